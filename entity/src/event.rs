@@ -1,0 +1,25 @@
+//! `events`: the append-only audit trail; it also feeds subscriptions.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "events")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub at: DateTimeUtc,
+    /// `workflow.created`, `workflow.completed`, `workflow.failed`,
+    /// `workflow.retrying`, `workflow.cancelled`, `workflow.retried`,
+    /// `approval.created`, `approval.decided`.
+    pub kind: String,
+    pub workflow_id: Option<Uuid>,
+    pub approval_id: Option<Uuid>,
+    pub chain_id: Option<Uuid>,
+    pub actor: String,
+    pub payload: Json,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

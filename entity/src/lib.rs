@@ -1,0 +1,11 @@
+//! sea-orm entities for Baton's tables: columns, enums and relations only.
+//!
+//! Behaviour (what may change a row, and when) lives in `baton::domain`; this
+//! crate is the shape of the data, shared by the server, the migrations' tests
+//! and the end-to-end tests.
+
+pub mod approval;
+pub mod artifact;
+pub mod event;
+pub mod llm_call;
+pub mod workflow;

@@ -1,0 +1,28 @@
+//! Baton's schema, as sea-orm migrations that run unchanged on SQLite and
+//! PostgreSQL. One migration per concern, named `mYYYYMMDD_HHMMSS_verb_table`.
+//!
+//! Partial indexes are written as plain SQL: both backends accept the same
+//! `CREATE INDEX … WHERE …` text.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_workflows;
+mod m20261125_000002_create_approvals;
+mod m20261125_000003_create_artifacts;
+mod m20261125_000004_create_events;
+mod m20261125_000005_create_llm_calls;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_workflows::Migration),
+            Box::new(m20261125_000002_create_approvals::Migration),
+            Box::new(m20261125_000003_create_artifacts::Migration),
+            Box::new(m20261125_000004_create_events::Migration),
+            Box::new(m20261125_000005_create_llm_calls::Migration),
+        ]
+    }
+}

@@ -1,0 +1,155 @@
+//! Wiring: connect, migrate, build the state, bind, serve, run workers.
+//!
+//! `Application::build` binds before it serves, so tests can ask for port 0
+//! and read the real address back.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::engine::registry::Registry;
+use crate::engine::signals::Hub;
+use crate::engine::{listener, worker::Worker};
+use crate::llm::ChatModel;
+use crate::llm::offline::OfflineModel;
+use crate::llm::openai::{OpenAiClient, OpenAiConfig};
+use crate::state::AppState;
+
+/// Parts a caller may swap (tests, benchmarks, integrators with their own
+/// workflow types).
+#[derive(Default)]
+pub struct Overrides {
+    pub llm: Option<Arc<dyn ChatModel>>,
+    pub clock: Option<Arc<dyn Clock>>,
+    pub registry: Option<Registry>,
+}
+
+/// Connects, migrates and builds the shared state (no HTTP).
+pub async fn build_state(config: Config, overrides: Overrides) -> anyhow::Result<AppState> {
+    let db = crate::db::connect(&config.database_url).await?;
+    crate::db::migrate(&db).await?;
+    let llm = match overrides.llm {
+        Some(llm) => llm,
+        None => model_from_config(&config)?,
+    };
+    // The tail of a v7 id is random: enough to tell processes apart.
+    let random = uuid::Uuid::now_v7().simple().to_string();
+    let origin = format!("{}-{}", std::process::id(), &random[24..]);
+    Ok(AppState {
+        db,
+        registry: Arc::new(overrides.registry.unwrap_or_else(Registry::builtin)),
+        hub: Hub::new(),
+        config: Arc::new(config),
+        llm,
+        clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+        origin: origin.into(),
+    })
+}
+
+/// The configured model: the OpenAI-compatible client when a base URL is
+/// set, else the offline model.
+pub fn model_from_config(config: &Config) -> anyhow::Result<Arc<dyn ChatModel>> {
+    let llm = &config.llm;
+    Ok(match &llm.base_url {
+        Some(base_url) => Arc::new(
+            OpenAiClient::new(OpenAiConfig {
+                base_url: base_url.clone(),
+                api_key: llm.api_key.clone(),
+                model: llm.model.clone(),
+                timeout: llm.timeout,
+                max_retries: llm.max_retries,
+                max_concurrency: llm.concurrency,
+                initial_backoff: std::time::Duration::from_millis(500),
+            })
+            .context("configuring the LLM client")?,
+        ),
+        None => Arc::new(OfflineModel::new()),
+    })
+}
+
+/// Starts what every Baton process runs besides HTTP: the workers (unless
+/// there are none) and, on PostgreSQL, the LISTEN loop.
+pub fn spawn_background(state: &AppState, shutdown: &CancellationToken) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if state.is_postgres() {
+        let pool = state.db.get_postgres_connection_pool().clone();
+        tasks.push(tokio::spawn(listener::run(
+            pool,
+            state.hub.clone(),
+            state.origin.to_string(),
+            shutdown.clone(),
+        )));
+    }
+    if state.config.engine.workers > 0 {
+        tasks.push(tokio::spawn(
+            Worker::new(state.clone()).run(shutdown.clone()),
+        ));
+    }
+    tasks
+}
+
+/// A server bound to its address, ready to run.
+pub struct Application {
+    state: AppState,
+    listener: TcpListener,
+    address: SocketAddr,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Self::build_with(config, Overrides::default()).await
+    }
+
+    pub async fn build_with(config: Config, overrides: Overrides) -> anyhow::Result<Application> {
+        let listen = config.listen;
+        let state = build_state(config, overrides).await?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding {listen}"))?;
+        let address = listener.local_addr()?;
+        Ok(Application {
+            state,
+            listener,
+            address,
+            shutdown: CancellationToken::new(),
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Cancel it to stop the server gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled, then stops claiming,
+    /// lets running workflows finish (or releases them) and returns.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let background = spawn_background(&self.state, &self.shutdown);
+        let router = crate::http::router(self.state.clone());
+        tracing::info!(address = %self.address, "serving GraphQL at http://{}/graphql", self.address);
+        let stop = self.shutdown.clone();
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+            .context("serving HTTP")?;
+        for task in background {
+            let _ = task.await;
+        }
+        self.state.db.clone().close().await.ok();
+        Ok(())
+    }
+}

@@ -1,0 +1,164 @@
+//! Runtime configuration: one plain struct, filled by the CLI (flags and
+//! `BATON_…` environment variables, see `cli.rs`) or directly by tests.
+//!
+//! The defaults run Baton on SQLite with the offline model and nothing else
+//! to set up.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Where Baton keeps its data when no database URL is given.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/baton.db?mode=rwc";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub engine: EngineConfig,
+    pub llm: LlmConfig,
+    pub workflows: WorkflowConfig,
+    /// Upper bound for `runWorkflow(wait: true)`.
+    pub max_wait: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Workflows one process runs at once; 0 runs no workers (API only).
+    pub workers: usize,
+    pub lease: Duration,
+    /// How often idle workers look for work when no wake-up arrives.
+    pub poll_interval: Duration,
+    pub max_attempts: i32,
+    /// First retry delay; doubles per attempt, with jitter, capped at 10 min.
+    pub retry_base: Duration,
+    /// A workflow that runs longer is stopped and counts as a timed-out attempt.
+    pub workflow_timeout: Duration,
+    /// On SIGTERM, how long running workflows get to finish before they are
+    /// released for another worker.
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    /// OpenAI-compatible base URL (`…/v1`); `None` uses the offline model.
+    pub base_url: Option<String>,
+    pub api_key: Option<String>,
+    pub model: String,
+    pub timeout: Duration,
+    pub max_retries: u32,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkflowConfig {
+    /// Candidate drafts `generate_draft` writes before merging them.
+    pub draft_candidates: u32,
+    /// `apply_feedback` finalizes when the score rose by more than this (0–100 scale).
+    pub finalize_margin: f64,
+    /// Times the judge is asked again after a malformed answer.
+    pub judge_retries: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: DEFAULT_DATABASE_URL.to_string(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            engine: EngineConfig::default(),
+            llm: LlmConfig::default(),
+            workflows: WorkflowConfig::default(),
+            max_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            workers: 4,
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(1),
+            max_attempts: 3,
+            retry_base: Duration::from_secs(1),
+            workflow_timeout: Duration::from_secs(300),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        LlmConfig {
+            base_url: None,
+            api_key: None,
+            model: "gpt-4o-mini".to_string(),
+            timeout: Duration::from_secs(60),
+            max_retries: 3,
+            concurrency: 8,
+        }
+    }
+}
+
+impl Default for WorkflowConfig {
+    fn default() -> Self {
+        WorkflowConfig {
+            draft_candidates: 3,
+            finalize_margin: 10.0,
+            judge_retries: 2,
+        }
+    }
+}
+
+impl Config {
+    /// The configuration as one log line, secrets redacted.
+    pub fn redacted(&self) -> String {
+        format!(
+            "database={} listen={} workers={} lease={:?} poll={:?} max_attempts={} llm={} model={} api_key={}",
+            redact_url(&self.database_url),
+            self.listen,
+            self.engine.workers,
+            self.engine.lease,
+            self.engine.poll_interval,
+            self.engine.max_attempts,
+            self.llm.base_url.as_deref().unwrap_or("offline"),
+            self.llm.model,
+            if self.llm.api_key.is_some() {
+                "set"
+            } else {
+                "unset"
+            },
+        )
+    }
+}
+
+/// Hides the password of `scheme://user:password@host/…`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_in_database_urls() {
+        assert_eq!(
+            redact_url("postgres://bench:secret@127.0.0.1:5432/bench"),
+            "postgres://bench:***@127.0.0.1:5432/bench"
+        );
+        assert_eq!(redact_url(DEFAULT_DATABASE_URL), DEFAULT_DATABASE_URL);
+        assert_eq!(
+            redact_url("postgres://postgres@h/db"),
+            "postgres://postgres@h/db"
+        );
+    }
+}

@@ -1,0 +1,30 @@
+//! The rules and the writes, one module per aggregate.
+//!
+//! Nothing here knows about HTTP or GraphQL: resolvers, workers, the CLI and
+//! tests call the same functions. Functions take `&impl ConnectionTrait` so a
+//! caller can group several writes in one transaction; functions that must
+//! be atomic on their own (deciding an approval) open the transaction
+//! themselves.
+
+pub mod approvals;
+pub mod artifacts;
+pub mod events;
+pub mod llm_calls;
+pub mod page;
+pub mod principal;
+pub mod workflows;
+
+use chrono::{DateTime, Utc};
+
+pub use principal::Principal;
+
+/// Who writes, when, and from which process: stamped on every row and event
+/// a write produces.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    pub actor: String,
+    pub now: DateTime<Utc>,
+    /// Identifies this process in cross-process notifications, so it can
+    /// ignore its own echoes.
+    pub origin: String,
+}

@@ -1,0 +1,88 @@
+//! What a running workflow can use: its own row, read access to the
+//! database, the configuration, and the model (every call logged).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use entity::workflow;
+use sea_orm::DatabaseConnection;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::llm_calls::{self, NewLlmCall};
+use crate::llm::{ChatModel, ChatRequest, ChatResponse, LlmError};
+
+pub struct RunContext {
+    /// The row as claimed (attempt and fence of this run).
+    pub workflow: workflow::Model,
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    llm: Arc<dyn ChatModel>,
+    clock: Arc<dyn Clock>,
+}
+
+impl RunContext {
+    pub fn new(
+        workflow: workflow::Model,
+        db: DatabaseConnection,
+        config: Arc<Config>,
+        llm: Arc<dyn ChatModel>,
+        clock: Arc<dyn Clock>,
+    ) -> RunContext {
+        RunContext {
+            workflow,
+            db,
+            config,
+            llm,
+            clock,
+        }
+    }
+
+    /// Calls the model and records the call in `llm_calls`, failed or not.
+    /// A failure to record is logged, not raised: losing a log row must not
+    /// fail work that already cost a model call.
+    pub async fn chat(
+        &self,
+        purpose: &str,
+        request: ChatRequest,
+    ) -> Result<ChatResponse, LlmError> {
+        let started = Instant::now();
+        let result = self.llm.complete(&request).await;
+        let call = match &result {
+            Ok(r) => NewLlmCall {
+                workflow_id: Some(self.workflow.id),
+                attempt: self.workflow.attempt,
+                purpose: purpose.to_string(),
+                provider: r.provider.clone(),
+                model: r.model.clone(),
+                prompt_tokens: r.prompt_tokens,
+                completion_tokens: r.completion_tokens,
+                latency_ms: r.latency_ms,
+                error: None,
+            },
+            Err(e) => NewLlmCall {
+                workflow_id: Some(self.workflow.id),
+                attempt: self.workflow.attempt,
+                purpose: purpose.to_string(),
+                provider: self.llm.provider().to_string(),
+                model: request
+                    .model
+                    .clone()
+                    .unwrap_or_else(|| self.llm.default_model().to_string()),
+                prompt_tokens: 0,
+                completion_tokens: 0,
+                latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                error: Some(e.to_string()),
+            },
+        };
+        if let Err(e) = llm_calls::record(&self.db, self.clock.as_ref(), call).await {
+            tracing::warn!(error = %e, "could not record an LLM call");
+        }
+        result
+    }
+
+    /// The name of the model calls go to when a request names none.
+    pub fn default_model(&self) -> &str {
+        self.llm.default_model()
+    }
+}

@@ -1,0 +1,112 @@
+//! `AppError` → GraphQL error with `extensions.code`.
+//!
+//! Clients see a message they can act on and a code from the closed table
+//! in `crate::error::ErrorCode`; for bad input also the offending `field`.
+//! Internal errors are logged with their full chain under an id and the
+//! client sees only that id.
+
+use async_graphql::{Error, ErrorExtensions};
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+impl From<AppError> for Error {
+    fn from(err: AppError) -> Error {
+        let code = err.code().as_str();
+        match err {
+            AppError::Internal(source) => {
+                let id = Uuid::now_v7();
+                tracing::error!(error_id = %id, error = ?source, "internal error");
+                Error::new(format!(
+                    "internal error (id {id}); the server log has the details"
+                ))
+                .extend_with(|_, e| {
+                    e.set("code", code);
+                    e.set("errorId", id.to_string());
+                })
+            }
+            AppError::BadInput { field, message } => Error::new(message).extend_with(|_, e| {
+                e.set("code", code);
+                if let Some(f) = &field {
+                    e.set("field", f.as_str());
+                }
+            }),
+            other => Error::new(other.message()).extend_with(|_, e| e.set("code", code)),
+        }
+    }
+}
+
+/// Parses a GraphQL `ID` argument as a Baton id.
+pub fn parse_id(arg: &str, id: &async_graphql::ID) -> Result<Uuid, AppError> {
+    id.parse::<Uuid>().map_err(|_| {
+        AppError::bad_input(
+            arg,
+            format!("{arg} '{}' is not a valid id (a UUID)", id.as_str()),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    fn extensions(err: AppError) -> serde_json::Value {
+        let e: Error = err.into();
+        let server = e.into_server_error(async_graphql::Pos::default());
+        serde_json::to_value(&server).unwrap_or_default()
+    }
+
+    #[test]
+    fn each_code_reaches_the_client_as_extensions_code() {
+        let cases = [
+            (
+                AppError::NotFound("no workflow with id x".into()),
+                ErrorCode::NotFound,
+            ),
+            (
+                AppError::Conflict("already approved".into()),
+                ErrorCode::Conflict,
+            ),
+            (
+                AppError::bad_input("input.prompt", "input.prompt: is required"),
+                ErrorCode::BadUserInput,
+            ),
+            (
+                AppError::Unauthenticated("token missing".into()),
+                ErrorCode::Unauthenticated,
+            ),
+            (
+                AppError::Forbidden("reviewers only".into()),
+                ErrorCode::Forbidden,
+            ),
+        ];
+        for (err, code) in cases {
+            let message = err.message();
+            let json = extensions(err);
+            assert_eq!(json["extensions"]["code"], code.as_str());
+            assert_eq!(json["message"], message);
+        }
+    }
+
+    #[test]
+    fn bad_input_names_the_field() {
+        let json = extensions(AppError::bad_input(
+            "input.prompt",
+            "input.prompt: is required",
+        ));
+        assert_eq!(json["extensions"]["field"], "input.prompt");
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let cause =
+            anyhow::anyhow!("relation \"workflows\" does not exist: SELECT * FROM workflows");
+        let json = extensions(AppError::Internal(cause));
+        assert_eq!(json["extensions"]["code"], "INTERNAL_SERVER_ERROR");
+        let message = json["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("internal error (id "), "{message}");
+        assert!(!message.contains("SELECT") && !message.contains("relation"));
+        assert!(json["extensions"]["errorId"].is_string());
+    }
+}

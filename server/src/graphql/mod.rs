@@ -1,0 +1,50 @@
+//! The GraphQL API: a thin layer over `domain`. A resolver reads the
+//! context, calls one domain function, and maps the result into an object
+//! type that wraps the entity (so a new column never leaks by accident).
+
+pub mod error;
+pub mod mutation;
+pub mod query;
+pub mod subscription;
+pub mod types;
+
+use async_graphql::{Context, Schema};
+
+use crate::domain::Principal;
+use crate::state::AppState;
+
+pub use mutation::MutationRoot;
+pub use query::QueryRoot;
+pub use subscription::SubscriptionRoot;
+
+pub type BatonSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// Builds the schema; `state` is `None` only for printing the SDL.
+pub fn schema(state: Option<AppState>) -> BatonSchema {
+    let mut builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot);
+    if let Some(state) = state {
+        builder = builder.data(state);
+    }
+    builder.finish()
+}
+
+/// The SDL integrators read; `schema.graphql` is exactly this text.
+pub fn sdl() -> String {
+    schema(None).sdl()
+}
+
+pub(crate) fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
+    // Inserted by `schema()` for every served request; its absence is a
+    // startup bug, not a client error.
+    #[allow(clippy::expect_used)]
+    ctx.data::<AppState>()
+        .expect("AppState is in the schema data")
+}
+
+/// The caller, put into the request by the HTTP layer (or the WebSocket's
+/// connection_init); anonymous when absent.
+pub(crate) fn principal(ctx: &Context<'_>) -> Principal {
+    ctx.data_opt::<Principal>()
+        .cloned()
+        .unwrap_or_else(Principal::anonymous)
+}

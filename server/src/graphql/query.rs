@@ -1,0 +1,119 @@
+//! Query root.
+
+use async_graphql::{Context, ID, Json, Object, Result};
+
+use super::error::parse_id;
+use super::state;
+use super::types::{
+    Approval, ApprovalConnection, ApprovalFilter, Artifact, Workflow, WorkflowConnection,
+    WorkflowFilter, WorkflowType,
+};
+use crate::domain::page::{Order, PageRequest};
+use crate::domain::{approvals, artifacts, workflows};
+use crate::error::AppResult;
+use entity::approval::ApprovalStatus as DbApprovalStatus;
+
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// One workflow by id; null when there is none.
+    async fn workflow(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Workflow>> {
+        let id = parse_id("id", &id)?;
+        Ok(workflows::get(&state(ctx).db, id).await?.map(Workflow))
+    }
+
+    /// Workflows, newest first.
+    async fn workflows(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<WorkflowFilter>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The endCursor of the previous page.")] after: Option<String>,
+    ) -> Result<WorkflowConnection> {
+        let page = PageRequest::new(first, after.as_deref(), Order::NewestFirst)?;
+        let filter = filter.unwrap_or_default();
+        let filter = workflows::WorkflowFilter {
+            workflow_type: filter.workflow_type,
+            status: filter.status.map(Into::into),
+            chain_id: filter
+                .chain_id
+                .as_ref()
+                .map(|c| parse_id("filter.chainId", c))
+                .transpose()?,
+        };
+        Ok(workflows::list(&state(ctx).db, &filter, &page)
+            .await?
+            .into())
+    }
+
+    /// One approval by id; null when there is none.
+    async fn approval(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Approval>> {
+        let id = parse_id("id", &id)?;
+        Ok(approvals::get(&state(ctx).db, id).await?.map(Approval))
+    }
+
+    /// Approvals, newest first.
+    async fn approvals(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ApprovalFilter>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The endCursor of the previous page.")] after: Option<String>,
+    ) -> Result<ApprovalConnection> {
+        let page = PageRequest::new(first, after.as_deref(), Order::NewestFirst)?;
+        let filter = filter.unwrap_or_default();
+        let filter = approvals::ApprovalFilter {
+            status: filter.status.map(Into::into),
+            artifact_type: filter.artifact_type,
+            workflow_id: parse_opt("filter.workflowId", filter.workflow_id.as_ref())?,
+            chain_id: parse_opt("filter.chainId", filter.chain_id.as_ref())?,
+        };
+        Ok(approvals::list(&state(ctx).db, &filter, &page)
+            .await?
+            .into())
+    }
+
+    /// The reviewer's queue: pending approvals, oldest first.
+    async fn pending_approvals(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only approvals of this artifact type.")] artifact_type: Option<String>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The endCursor of the previous page.")] after: Option<String>,
+    ) -> Result<ApprovalConnection> {
+        let page = PageRequest::new(first, after.as_deref(), Order::OldestFirst)?;
+        let filter = approvals::ApprovalFilter {
+            status: Some(DbApprovalStatus::Pending),
+            artifact_type,
+            ..Default::default()
+        };
+        Ok(approvals::list(&state(ctx).db, &filter, &page)
+            .await?
+            .into())
+    }
+
+    /// One artifact by id; null when there is none.
+    async fn artifact(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Artifact>> {
+        let id = parse_id("id", &id)?;
+        Ok(artifacts::get(&state(ctx).db, id).await?.map(Artifact))
+    }
+
+    /// The workflow types this server runs.
+    async fn workflow_types(&self, ctx: &Context<'_>) -> Vec<WorkflowType> {
+        state(ctx)
+            .registry
+            .all()
+            .map(|w| WorkflowType {
+                name: w.name().to_string(),
+                description: w.description().to_string(),
+                input_schema: Json(w.input_schema()),
+                requires_approval: w.requires_approval(),
+            })
+            .collect()
+    }
+}
+
+fn parse_opt(arg: &str, id: Option<&ID>) -> AppResult<Option<uuid::Uuid>> {
+    id.map(|i| parse_id(arg, i)).transpose()
+}

@@ -1,0 +1,505 @@
+//! GraphQL object types. Each wraps an entity model and exposes chosen
+//! fields; relations resolve through `domain` functions.
+
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::approval::ApprovalStatus as DbApprovalStatus;
+use entity::workflow::WorkflowStatus as DbWorkflowStatus;
+use entity::{approval, artifact, event, llm_call, workflow};
+use serde_json::Value;
+
+use super::state;
+use crate::domain::page::Page;
+use crate::domain::{approvals, artifacts, events, llm_calls, workflows};
+
+/// Where a workflow is in its life.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum WorkflowStatus {
+    /// Waiting for a worker (or for its retry time).
+    Pending,
+    /// A worker holds its lease and is running it.
+    Running,
+    /// Finished; its output, artifact and approval are stored.
+    Completed,
+    /// Gave up; `error` says why.
+    Failed,
+    /// Stopped by a person; `retryWorkflow` makes it pending again.
+    Cancelled,
+}
+
+impl From<DbWorkflowStatus> for WorkflowStatus {
+    fn from(s: DbWorkflowStatus) -> Self {
+        match s {
+            DbWorkflowStatus::Pending => WorkflowStatus::Pending,
+            DbWorkflowStatus::Running => WorkflowStatus::Running,
+            DbWorkflowStatus::Completed => WorkflowStatus::Completed,
+            DbWorkflowStatus::Failed => WorkflowStatus::Failed,
+            DbWorkflowStatus::Cancelled => WorkflowStatus::Cancelled,
+        }
+    }
+}
+
+impl From<WorkflowStatus> for DbWorkflowStatus {
+    fn from(s: WorkflowStatus) -> Self {
+        match s {
+            WorkflowStatus::Pending => DbWorkflowStatus::Pending,
+            WorkflowStatus::Running => DbWorkflowStatus::Running,
+            WorkflowStatus::Completed => DbWorkflowStatus::Completed,
+            WorkflowStatus::Failed => DbWorkflowStatus::Failed,
+            WorkflowStatus::Cancelled => DbWorkflowStatus::Cancelled,
+        }
+    }
+}
+
+/// Where an approval is; it leaves PENDING at most once.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ApprovalStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Expired,
+    Cancelled,
+}
+
+impl From<DbApprovalStatus> for ApprovalStatus {
+    fn from(s: DbApprovalStatus) -> Self {
+        match s {
+            DbApprovalStatus::Pending => ApprovalStatus::Pending,
+            DbApprovalStatus::Approved => ApprovalStatus::Approved,
+            DbApprovalStatus::Rejected => ApprovalStatus::Rejected,
+            DbApprovalStatus::Expired => ApprovalStatus::Expired,
+            DbApprovalStatus::Cancelled => ApprovalStatus::Cancelled,
+        }
+    }
+}
+
+impl From<ApprovalStatus> for DbApprovalStatus {
+    fn from(s: ApprovalStatus) -> Self {
+        match s {
+            ApprovalStatus::Pending => DbApprovalStatus::Pending,
+            ApprovalStatus::Approved => DbApprovalStatus::Approved,
+            ApprovalStatus::Rejected => DbApprovalStatus::Rejected,
+            ApprovalStatus::Expired => DbApprovalStatus::Expired,
+            ApprovalStatus::Cancelled => DbApprovalStatus::Cancelled,
+        }
+    }
+}
+
+/// One run of a workflow type.
+pub struct Workflow(pub workflow::Model);
+
+#[Object]
+impl Workflow {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The workflow type's name, e.g. `generate_draft`.
+    #[graphql(name = "type")]
+    async fn workflow_type(&self) -> &str {
+        &self.0.workflow_type
+    }
+    async fn status(&self) -> WorkflowStatus {
+        self.0.status.into()
+    }
+    /// The input it was started with (validated against its type's schema).
+    async fn input(&self) -> Json<&Value> {
+        Json(&self.0.input)
+    }
+    /// What the run produced; null until it completes.
+    async fn output(&self) -> Option<Json<&Value>> {
+        self.0.output.as_ref().map(Json)
+    }
+    /// The last error: of the failed attempt while retrying, or why it gave up.
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    /// Attempts so far (a claim whose worker died counts as one).
+    async fn attempt(&self) -> i32 {
+        self.0.attempt
+    }
+    async fn max_attempts(&self) -> i32 {
+        self.0.max_attempts
+    }
+    /// Not claimed before this time (the backoff after a failed attempt).
+    async fn run_after(&self) -> DateTime<Utc> {
+        self.0.run_after
+    }
+    /// The first workflow of the chain this one belongs to.
+    async fn chain_id(&self) -> ID {
+        ID(self.0.chain_id.to_string())
+    }
+    async fn idempotency_key(&self) -> Option<&str> {
+        self.0.idempotency_key.as_deref()
+    }
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the current (or last) attempt started.
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.started_at
+    }
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.completed_at
+    }
+    /// The approval whose decision started this workflow, if any.
+    async fn triggered_by_approval(&self, ctx: &Context<'_>) -> Result<Option<Approval>> {
+        let Some(id) = self.0.triggered_by_approval_id else {
+            return Ok(None);
+        };
+        Ok(approvals::get(&state(ctx).db, id).await?.map(Approval))
+    }
+    /// The approval this workflow asked for when it finished, if any.
+    async fn approval(&self, ctx: &Context<'_>) -> Result<Option<Approval>> {
+        Ok(approvals::for_workflow(&state(ctx).db, self.0.id)
+            .await?
+            .map(Approval))
+    }
+    /// Artifacts it stored, oldest first.
+    async fn artifacts(&self, ctx: &Context<'_>) -> Result<Vec<Artifact>> {
+        let rows = artifacts::for_workflow(&state(ctx).db, self.0.id)
+            .await
+            .map_err(crate::error::AppError::from)?;
+        Ok(rows.into_iter().map(Artifact).collect())
+    }
+    /// Every workflow of its chain in order: the lineage from the first
+    /// workflow through each decision.
+    async fn chain(&self, ctx: &Context<'_>) -> Result<Vec<Workflow>> {
+        Ok(workflows::chain(&state(ctx).db, self.0.chain_id)
+            .await?
+            .into_iter()
+            .map(Workflow)
+            .collect())
+    }
+    /// The model calls it made, attempts included.
+    async fn llm_calls(&self, ctx: &Context<'_>) -> Result<Vec<LlmCall>> {
+        let rows = llm_calls::for_workflow(&state(ctx).db, self.0.id)
+            .await
+            .map_err(crate::error::AppError::from)?;
+        Ok(rows.into_iter().map(LlmCall).collect())
+    }
+    /// Its audit trail, oldest first.
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<Event>> {
+        let rows = events::for_subject(&state(ctx).db, Some(self.0.id), None)
+            .await
+            .map_err(crate::error::AppError::from)?;
+        Ok(rows.into_iter().map(Event).collect())
+    }
+}
+
+/// A request for a person's decision on a workflow's artifact.
+pub struct Approval(pub approval::Model);
+
+#[Object]
+impl Approval {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn status(&self) -> ApprovalStatus {
+        self.0.status.into()
+    }
+    /// What kind of artifact is under review (`draft`, `experiment_results`, …).
+    async fn artifact_type(&self) -> &str {
+        &self.0.artifact_type
+    }
+    /// What the reviewer sees, as the workflow stored it.
+    async fn artifact_data(&self) -> Json<&Value> {
+        Json(&self.0.artifact_data)
+    }
+    /// Quality score (0–100) when the workflow scored its artifact.
+    async fn score(&self) -> Option<f64> {
+        self.0.score
+    }
+    async fn artifact(&self, ctx: &Context<'_>) -> Result<Option<Artifact>> {
+        let Some(id) = self.0.artifact_id else {
+            return Ok(None);
+        };
+        Ok(artifacts::get(&state(ctx).db, id).await?.map(Artifact))
+    }
+    /// The workflow that asked for this approval.
+    async fn workflow(&self, ctx: &Context<'_>) -> Result<Workflow> {
+        Ok(Workflow(
+            workflows::find(&state(ctx).db, self.0.workflow_id).await?,
+        ))
+    }
+    async fn chain_id(&self) -> ID {
+        ID(self.0.chain_id.to_string())
+    }
+    /// The workflow type approving starts, if any.
+    async fn next_workflow_type(&self) -> Option<&str> {
+        self.0.next_workflow_type.as_deref()
+    }
+    /// The workflow type rejecting starts, if any.
+    async fn reject_workflow_type(&self) -> Option<&str> {
+        self.0.reject_workflow_type.as_deref()
+    }
+    /// Whether rejecting starts its follow-up only when feedback is given.
+    async fn reject_requires_feedback(&self) -> bool {
+        self.0.reject_requires_feedback
+    }
+    /// The workflow the decision started, once decided.
+    async fn next_workflow(&self, ctx: &Context<'_>) -> Result<Option<Workflow>> {
+        let Some(id) = self.0.next_workflow_id else {
+            return Ok(None);
+        };
+        Ok(workflows::get(&state(ctx).db, id).await?.map(Workflow))
+    }
+    /// Who decided.
+    async fn decided_by(&self) -> Option<&str> {
+        self.0.decided_by.as_deref()
+    }
+    async fn feedback(&self) -> Option<&str> {
+        self.0.feedback.as_deref()
+    }
+    async fn decided_at(&self) -> Option<DateTime<Utc>> {
+        self.0.decided_at
+    }
+    /// After this time the approval expires and can no longer be decided.
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A stored output: a draft, experiment results, a config. Revisions point
+/// at their parent.
+pub struct Artifact(pub artifact::Model);
+
+#[Object]
+impl Artifact {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn content(&self) -> Json<&Value> {
+        Json(&self.0.content)
+    }
+    /// 1 for a first version; a revision has its parent's version + 1.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// The previous revision.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Artifact>> {
+        let Some(id) = self.0.parent_id else {
+            return Ok(None);
+        };
+        Ok(artifacts::get(&state(ctx).db, id).await?.map(Artifact))
+    }
+    async fn workflow(&self, ctx: &Context<'_>) -> Result<Workflow> {
+        Ok(Workflow(
+            workflows::find(&state(ctx).db, self.0.workflow_id).await?,
+        ))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// One model call.
+pub struct LlmCall(pub llm_call::Model);
+
+#[Object]
+impl LlmCall {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// What it was for: `draft`, `merge`, `judge`, `revise`, ….
+    async fn purpose(&self) -> &str {
+        &self.0.purpose
+    }
+    /// `openai-compatible` or `offline`.
+    async fn provider(&self) -> &str {
+        &self.0.provider
+    }
+    async fn model(&self) -> &str {
+        &self.0.model
+    }
+    async fn attempt(&self) -> i32 {
+        self.0.attempt
+    }
+    async fn prompt_tokens(&self) -> i32 {
+        self.0.prompt_tokens
+    }
+    async fn completion_tokens(&self) -> i32 {
+        self.0.completion_tokens
+    }
+    async fn latency_ms(&self) -> i64 {
+        self.0.latency_ms
+    }
+    /// Estimated from list prices; null for models without a known price.
+    async fn cost_usd(&self) -> Option<f64> {
+        self.0.cost_usd
+    }
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// One entry of the audit trail.
+pub struct Event(pub event::Model);
+
+#[Object]
+impl Event {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// e.g. `workflow.completed`, `approval.decided`.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+    /// Who caused it (`system` for the engine).
+    async fn actor(&self) -> &str {
+        &self.0.actor
+    }
+    async fn payload(&self) -> Json<&Value> {
+        Json(&self.0.payload)
+    }
+}
+
+/// A workflow type clients can start.
+#[derive(SimpleObject)]
+pub struct WorkflowType {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the input; the review app renders a form from it.
+    pub input_schema: Json<Value>,
+    /// Whether a finished run asks for a person's decision.
+    pub requires_approval: bool,
+}
+
+/// Relay page information.
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+fn page_info<T>(page: &Page<T>) -> PageInfo {
+    PageInfo {
+        has_next_page: page.has_next_page,
+        has_previous_page: page.has_previous_page,
+        start_cursor: page.items.first().map(|(c, _)| c.encode()),
+        end_cursor: page.items.last().map(|(c, _)| c.encode()),
+    }
+}
+
+macro_rules! connection {
+    ($conn:ident, $edge:ident, $node:ident, $model:ty) => {
+        #[doc = concat!("An edge to a ", stringify!($node), ".")]
+        #[derive(SimpleObject)]
+        pub struct $edge {
+            pub cursor: String,
+            pub node: $node,
+        }
+
+        #[doc = concat!("A page of ", stringify!($node), "s (Relay cursor connection).")]
+        #[derive(SimpleObject)]
+        pub struct $conn {
+            pub edges: Vec<$edge>,
+            pub page_info: PageInfo,
+        }
+
+        impl From<Page<$model>> for $conn {
+            fn from(page: Page<$model>) -> Self {
+                let page_info = page_info(&page);
+                $conn {
+                    edges: page
+                        .items
+                        .into_iter()
+                        .map(|(c, m)| $edge {
+                            cursor: c.encode(),
+                            node: $node(m),
+                        })
+                        .collect(),
+                    page_info,
+                }
+            }
+        }
+    };
+}
+
+connection!(WorkflowConnection, WorkflowEdge, Workflow, workflow::Model);
+connection!(ApprovalConnection, ApprovalEdge, Approval, approval::Model);
+
+/// Which workflows to list.
+#[derive(InputObject, Default)]
+pub struct WorkflowFilter {
+    #[graphql(name = "type")]
+    pub workflow_type: Option<String>,
+    pub status: Option<WorkflowStatus>,
+    pub chain_id: Option<ID>,
+}
+
+/// Which approvals to list.
+#[derive(InputObject, Default)]
+pub struct ApprovalFilter {
+    pub status: Option<ApprovalStatus>,
+    pub artifact_type: Option<String>,
+    pub workflow_id: Option<ID>,
+    pub chain_id: Option<ID>,
+}
+
+/// Starts a workflow.
+#[derive(InputObject)]
+pub struct RunWorkflowInput {
+    /// A type from `workflowTypes`, e.g. `generate_draft`.
+    #[graphql(name = "type")]
+    pub workflow_type: String,
+    /// Checked against the type's `inputSchema`.
+    pub input: Json<Value>,
+    /// A repeat with the same key returns the first call's workflow.
+    pub idempotency_key: Option<String>,
+    /// Answer when the workflow has finished (or the server's wait limit
+    /// passed, or `waitTimeoutMs`), instead of at once.
+    #[graphql(default = false)]
+    pub wait: bool,
+    /// Upper bound for `wait`, in milliseconds (capped by the server's limit).
+    pub wait_timeout_ms: Option<i32>,
+}
+
+/// What `runWorkflow` did.
+#[derive(SimpleObject)]
+pub struct RunWorkflowPayload {
+    pub workflow: Workflow,
+    /// The approval the workflow asked for, when it has finished (`wait: true`).
+    pub approval: Option<Approval>,
+    /// False when an earlier call with the same idempotency key created it.
+    pub created: bool,
+}
+
+/// What a decision changed.
+#[derive(SimpleObject)]
+pub struct DecideApprovalPayload {
+    pub approval: Approval,
+    /// The workflow the decision started, if the approval has a follow-up.
+    pub next_workflow: Option<Workflow>,
+}
+
+/// What happened to an approval.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ApprovalEventKind {
+    Created,
+    Decided,
+    Expired,
+}
+
+/// Pushed by `approvalEvents`.
+#[derive(SimpleObject)]
+pub struct ApprovalEvent {
+    pub kind: ApprovalEventKind,
+    pub approval: Approval,
+}

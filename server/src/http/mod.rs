@@ -1,0 +1,51 @@
+//! The HTTP surface: `/graphql` (POST; GET for queries, GraphiQL and the
+//! graphql-ws upgrade), `/healthz`, `/readyz`.
+
+mod graphql;
+mod health;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{Method, header};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::graphql::BatonSchema;
+use crate::state::AppState;
+
+/// Largest request body accepted (a workflow input included).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: AppState,
+    pub schema: BatonSchema,
+}
+
+pub fn router(app: AppState) -> Router {
+    let schema = crate::graphql::schema(Some(app.clone()));
+    let state = HttpState { app, schema };
+    // No credentials travel in cookies, so any origin may call the API;
+    // tokens (when they come) go in the Authorization header.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .max_age(Duration::from_secs(3600));
+    Router::new()
+        .route(
+            "/graphql",
+            get(graphql::get_handler).post(graphql::post_handler),
+        )
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(cors)
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+}

@@ -1,0 +1,40 @@
+//! What every part of a running Baton shares: the database, the workflow
+//! registry, the signal hub, the model and the clock.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::{Principal, Stamp};
+use crate::engine::registry::Registry;
+use crate::engine::signals::Hub;
+use crate::llm::ChatModel;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub registry: Arc<Registry>,
+    pub hub: Hub,
+    pub config: Arc<Config>,
+    pub llm: Arc<dyn ChatModel>,
+    pub clock: Arc<dyn Clock>,
+    /// This process's name in leases and cross-process notifications.
+    pub origin: Arc<str>,
+}
+
+impl AppState {
+    /// A stamp for a write made by `principal`, now.
+    pub fn stamp(&self, principal: &Principal) -> Stamp {
+        Stamp {
+            actor: principal.id.clone(),
+            now: self.clock.now(),
+            origin: self.origin.to_string(),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        crate::db::is_postgres(&self.db)
+    }
+}
