@@ -1,0 +1,89 @@
+//! The server as a separate OS process, for what needs one: SIGKILL in
+//! the middle of a run, and several processes on one database.
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The `baton` binary next to this test executable (cargo builds it for
+/// the server crate's own integration tests), or `BATON_BIN`.
+pub fn baton_bin() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("BATON_BIN") {
+        return p.into();
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = dir.join(format!("baton{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with `cargo test --workspace` (it builds the binary) or set BATON_BIN",
+        bin.display()
+    );
+    bin
+}
+
+pub struct ServerProcess {
+    pub address: SocketAddr,
+    child: Child,
+}
+
+impl ServerProcess {
+    /// Starts `baton serve` on a free port with extra environment variables.
+    pub async fn start(database_url: &str, env: &[(&str, &str)]) -> ServerProcess {
+        let mut cmd = Command::new(baton_bin());
+        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("BATON_DATABASE_URL", database_url)
+            .env("BATON_POLL_MS", "100")
+            .env("BATON_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start baton serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("baton serve printed its address in time")
+            .expect("read stdout")
+            .expect("a line on stdout");
+        let address = line
+            .rsplit("http://")
+            .next()
+            .and_then(|a| a.trim().parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"));
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        ServerProcess { address, child }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// SIGKILL: no shutdown path runs.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("kill baton");
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("running child");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("send SIGTERM");
+        assert!(status.success());
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("baton exited within 30 s of SIGTERM")
+            .expect("wait for baton")
+    }
+}

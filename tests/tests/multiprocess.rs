@@ -1,0 +1,69 @@
+//! Several processes on one PostgreSQL: what one finishes reaches a
+//! subscriber connected to another.
+
+use std::time::Duration;
+
+use baton_e2e::process::ServerProcess;
+use baton_e2e::ws::Subscription;
+use baton_e2e::{Backend, TestDb};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workflow_finished_by_one_process_reaches_a_subscriber_of_another() {
+    if !baton_e2e::db::postgres_available().await {
+        return;
+    }
+    let db = TestDb::create(Backend::Postgres).await;
+    // A serves the API only; B only runs workflows. Whatever A's subscriber
+    // hears was committed by B and crossed over LISTEN/NOTIFY.
+    let api = ServerProcess::start(&db.url, &[("BATON_WORKERS", "0")]).await;
+    let runner = ServerProcess::start(
+        &db.url,
+        &[("BATON_WORKERS", "2"), ("BATON_POLL_MS", "60000")],
+    )
+    .await;
+
+    let ws = format!("ws://{}/graphql", api.address);
+    let mut completed = Subscription::open(
+        &ws,
+        "subscription { workflowCompleted { id status } }",
+        json!({}),
+    )
+    .await;
+    let mut approvals = Subscription::open(
+        &ws,
+        "subscription { approvalEvents { kind approval { id } } }",
+        json!({}),
+    )
+    .await;
+
+    let http = reqwest::Client::new();
+    let run = baton_e2e::app::post_graphql(
+        &http,
+        &api.url("/graphql"),
+        "mutation { runWorkflow(input: { type: \"generate_draft\", input: { prompt: \"across processes\" } }) { workflow { id } } }",
+        json!({}),
+    )
+    .await;
+    let id = run["data"]["runWorkflow"]["workflow"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // B's poll interval is a minute: it can only have started this quickly
+    // because A's commit woke it through NOTIFY.
+    let pushed = completed
+        .next(Duration::from_secs(20))
+        .await
+        .expect("completion pushed to A's subscriber");
+    assert_eq!(pushed["workflowCompleted"]["id"], id.as_str());
+    assert_eq!(pushed["workflowCompleted"]["status"], "COMPLETED");
+    let created = approvals
+        .next(Duration::from_secs(20))
+        .await
+        .expect("approval pushed to A's subscriber");
+    assert_eq!(created["approvalEvents"]["kind"], "CREATED");
+
+    runner.terminate().await;
+    api.terminate().await;
+}
