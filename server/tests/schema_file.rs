@@ -1,6 +1,8 @@
 //! `schema.graphql` at the repository root is exactly what `baton schema`
 //! prints. Integrators read the file; this keeps it honest.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::Command;
 
 #[test]

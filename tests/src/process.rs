@@ -87,3 +87,43 @@ impl ServerProcess {
             .expect("wait for baton")
     }
 }
+
+/// `baton worker`: workers without HTTP.
+pub struct WorkerProcess {
+    child: Child,
+}
+
+impl WorkerProcess {
+    pub async fn start(database_url: &str, env: &[(&str, &str)]) -> WorkerProcess {
+        let mut cmd = Command::new(baton_bin());
+        cmd.arg("worker")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("BATON_DATABASE_URL", database_url)
+            .env("BATON_POLL_MS", "100")
+            .env("BATON_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        WorkerProcess {
+            child: cmd.spawn().expect("start baton worker"),
+        }
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("running child");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("send SIGTERM");
+        assert!(status.success());
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("baton worker exited within 30 s of SIGTERM")
+            .expect("wait for baton worker")
+    }
+}

@@ -1,5 +1,7 @@
 //! Races: one decision wins, whatever the concurrency.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use baton_e2e::{TestApp, both_backends, gql_error_code};
 use entity::workflow;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};

@@ -2,6 +2,8 @@
 //! PostgreSQL: run → pushed completion → queue → approve with feedback →
 //! apply_feedback → revision whose parent is the first draft.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use baton_e2e::{TestApp, both_backends};

@@ -1,6 +1,8 @@
 //! What a client sees when something is wrong: a code it can branch on, a
 //! message a person can act on, and nothing changed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use baton_e2e::{Backend, TestApp, both_backends, gql_error_code};
 use serde_json::json;
 

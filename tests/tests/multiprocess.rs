@@ -1,6 +1,8 @@
 //! Several processes on one PostgreSQL: what one finishes reaches a
 //! subscriber connected to another.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use baton_e2e::process::ServerProcess;
@@ -66,4 +68,47 @@ async fn a_workflow_finished_by_one_process_reaches_a_subscriber_of_another() {
 
     runner.terminate().await;
     api.terminate().await;
+}
+
+baton_e2e::both_backends! {
+    async fn a_worker_process_runs_what_an_api_only_server_accepts(backend: Backend) {
+        let db = TestDb::create(backend).await;
+        // `baton migrate` alone prepares the database.
+        let migrated = std::process::Command::new(baton_e2e::process::baton_bin())
+            .arg("migrate")
+            .env("BATON_DATABASE_URL", &db.url)
+            .env("BATON_LOG", "warn")
+            .status()
+            .unwrap();
+        assert!(migrated.success());
+        let api = ServerProcess::start(&db.url, &[("BATON_WORKERS", "0")]).await;
+        let worker = baton_e2e::process::WorkerProcess::start(&db.url, &[("BATON_WORKERS", "2")]).await;
+        let http = reqwest::Client::new();
+        let run = baton_e2e::app::post_graphql(
+            &http,
+            &api.url("/graphql"),
+            "mutation { runWorkflow(input: { type: \"generate_draft\", input: { prompt: \"p\" } }, ) { workflow { id } } }",
+            json!({}),
+        )
+        .await;
+        let id = run["data"]["runWorkflow"]["workflow"]["id"].as_str().unwrap().to_string();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let body = baton_e2e::app::post_graphql(
+                &http,
+                &api.url("/graphql"),
+                "query($id: ID!) { workflow(id: $id) { status approval { id } } }",
+                json!({ "id": id }),
+            )
+            .await;
+            if body["data"]["workflow"]["status"] == "COMPLETED" {
+                assert!(body["data"]["workflow"]["approval"]["id"].is_string());
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the worker never ran it: {body}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(worker.terminate().await.success());
+        api.terminate().await;
+    }
 }

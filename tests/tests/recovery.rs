@@ -1,6 +1,8 @@
 //! Failure paths: a worker killed mid-run, a lost lease, a failing or
 //! misbehaving model, cancellation of a running workflow, SIGTERM.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
