@@ -42,16 +42,19 @@ pub enum ErrorCode {
     Unauthenticated,
     Forbidden,
     InternalServerError,
+    /// The document does not parse or validate against the schema.
+    GraphqlValidationFailed,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 6] = [
+    pub const ALL: [ErrorCode; 7] = [
         ErrorCode::NotFound,
         ErrorCode::Conflict,
         ErrorCode::BadUserInput,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::InternalServerError,
+        ErrorCode::GraphqlValidationFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +65,7 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
+            ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
         }
     }
 }

@@ -235,6 +235,33 @@ async fn mutations_over_get_are_refused_and_queries_run() {
 }
 
 #[tokio::test]
+async fn documents_that_do_not_validate_get_a_code_too() {
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        |c| c.engine.workers = 0,
+        Default::default(),
+    )
+    .await;
+    let body = app
+        .gql(
+            "{ workflows { edges { node { nosuchfield } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(gql_error_code(&body), "GRAPHQL_VALIDATION_FAILED");
+    let body = app.gql("{ workflows(", json!({})).await;
+    assert_eq!(gql_error_code(&body), "GRAPHQL_VALIDATION_FAILED");
+    let body = app
+        .gql("mutation { approve(id: 5) { approval { id } } }", json!({}))
+        .await;
+    assert!(
+        body["errors"][0]["extensions"]["code"].is_string(),
+        "{body:#}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn internal_errors_do_not_leak_sql() {
     let app = TestApp::spawn_with(
         Backend::Sqlite,

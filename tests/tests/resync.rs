@@ -18,9 +18,17 @@ use serde_json::json;
 async fn a_subscriber_that_missed_a_notification_is_resynced_from_the_events_table() {
     // The served process runs no workers and never hears the other one:
     // on SQLite there is no LISTEN/NOTIFY between processes.
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.engine.workers = 0, Overrides::default()).await;
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        |c| c.engine.workers = 0,
+        Overrides::default(),
+    )
+    .await;
     let mut completed = app
-        .subscribe("subscription { workflowCompleted { id status } }", json!({}))
+        .subscribe(
+            "subscription { workflowCompleted { id status } }",
+            json!({}),
+        )
         .await;
     // Give the server a moment to register the subscription.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -34,24 +42,43 @@ async fn a_subscriber_that_missed_a_notification_is_resynced_from_the_events_tab
         &other.registry,
         &other.stamp(&Principal::anonymous()),
         3,
-        Submission { workflow_type: "generate_draft".into(), input: json!({ "prompt": "p" }), idempotency_key: None },
+        Submission {
+            workflow_type: "generate_draft".into(),
+            input: json!({ "prompt": "p" }),
+            idempotency_key: None,
+        },
     )
     .await
     .unwrap();
-    let claim = baton::engine::queue::claim(&other.db, "other", other.clock.now(), Duration::from_secs(30), 1)
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
-    assert_eq!(Worker::run_one(&other, claim).await, ExecutionOutcome::Completed);
+    let claim = baton::engine::queue::claim(
+        &other.db,
+        "other",
+        other.clock.now(),
+        Duration::from_secs(30),
+        1,
+    )
+    .await
+    .unwrap()
+    .pop()
+    .unwrap();
+    assert_eq!(
+        Worker::run_one(&other, claim).await,
+        ExecutionOutcome::Completed
+    );
 
     // Nothing was pushed: the served process never heard of it.
     assert!(completed.next(Duration::from_millis(500)).await.is_none());
 
     // A resync (what a listener reconnect triggers) delivers it from the table.
     app.state.hub.resync();
-    let pushed = completed.next(Duration::from_secs(10)).await.expect("delivered after resync");
-    assert_eq!(pushed["workflowCompleted"]["id"], submitted.workflow.id.to_string());
+    let pushed = completed
+        .next(Duration::from_secs(10))
+        .await
+        .expect("delivered after resync");
+    assert_eq!(
+        pushed["workflowCompleted"]["id"],
+        submitted.workflow.id.to_string()
+    );
     assert_eq!(pushed["workflowCompleted"]["status"], "COMPLETED");
     // And only once.
     app.state.hub.resync();
@@ -61,7 +88,12 @@ async fn a_subscriber_that_missed_a_notification_is_resynced_from_the_events_tab
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bounded_wait_returns_the_workflow_as_it_is() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.engine.workers = 0, Overrides::default()).await;
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        |c| c.engine.workers = 0,
+        Overrides::default(),
+    )
+    .await;
     let body = app
         .gql_ok(
             "mutation { runWorkflow(input: { type: \"generate_draft\", input: { prompt: \"p\" }, wait: true, waitTimeoutMs: 300 }) { workflow { status } approval { id } } }",

@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::HttpState;
 use crate::domain::Principal;
+use crate::error::ErrorCode;
 
 /// The caller of an HTTP request. Until tokens exist, everyone is anonymous.
 fn principal_from_headers(_headers: &axum::http::HeaderMap) -> Principal {
@@ -30,7 +31,21 @@ pub async fn post_handler(State(s): State<HttpState>, req: Request) -> Response 
         Ok(r) => r.into_inner(),
         Err(rejection) => return rejection.into_response(),
     };
-    GraphQLResponse::from(s.schema.execute(gql.data(principal)).await).into_response()
+    GraphQLResponse::from(code_uncoded(s.schema.execute(gql.data(principal)).await)).into_response()
+}
+
+/// Errors async-graphql raises itself (a document that does not parse or
+/// validate, an argument of the wrong type) carry no code; every error a
+/// client sees should, so they get `GRAPHQL_VALIDATION_FAILED`. Our own
+/// errors always set theirs (see `graphql::error`).
+fn code_uncoded(mut response: async_graphql::Response) -> async_graphql::Response {
+    for err in &mut response.errors {
+        let ext = err.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            ext.set("code", ErrorCode::GraphqlValidationFailed.as_str());
+        }
+    }
+    response
 }
 
 pub async fn get_handler(State(s): State<HttpState>, req: Request) -> Response {
@@ -93,7 +108,7 @@ pub async fn get_handler(State(s): State<HttpState>, req: Request) -> Response {
             .into_response();
     }
     let principal = principal_from_headers(&parts.headers);
-    GraphQLResponse::from(s.schema.execute(gql.data(principal)).await).into_response()
+    GraphQLResponse::from(code_uncoded(s.schema.execute(gql.data(principal)).await)).into_response()
 }
 
 /// True when the operation that would run is not a query. A document that
