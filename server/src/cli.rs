@@ -56,6 +56,9 @@ pub struct ServeArgs {
     /// Longest `runWorkflow(wait: true)` may wait, in seconds.
     #[arg(long, env = "BATON_MAX_WAIT_SECS", default_value_t = 30)]
     pub max_wait_secs: u64,
+    /// The built review app to serve at `/`.
+    #[arg(long, env = "BATON_WEB_DIR", default_value = "web/dist")]
+    pub web_dir: std::path::PathBuf,
     #[command(flatten)]
     pub db: DbArgs,
     #[command(flatten)]
@@ -171,6 +174,7 @@ impl ServeArgs {
             llm: self.llm.llm(),
             workflows: self.engine.workflows(),
             max_wait: Duration::from_secs(self.max_wait_secs.max(1)),
+            web_dir: Some(self.web_dir.clone()),
         }
     }
 }

@@ -19,6 +19,8 @@ pub struct Config {
     pub workflows: WorkflowConfig,
     /// Upper bound for `runWorkflow(wait: true)`.
     pub max_wait: Duration,
+    /// The built review app (`web/dist`); `None` serves no app.
+    pub web_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +70,7 @@ impl Default for Config {
             llm: LlmConfig::default(),
             workflows: WorkflowConfig::default(),
             max_wait: Duration::from_secs(30),
+            web_dir: Some("web/dist".into()),
         }
     }
 }

@@ -7,7 +7,8 @@ use entity::workflow::WorkflowStatus as DbStatus;
 
 use super::error::parse_id;
 use super::types::{
-    Approval, DecideApprovalPayload, RunWorkflowInput, RunWorkflowPayload, Workflow,
+    Approval, BatchDecisionPayload, BatchDecisionResult, BatchItemError, DecideApprovalPayload,
+    RunWorkflowInput, RunWorkflowPayload, Workflow,
 };
 use super::{principal, state};
 use crate::domain::approvals::{self, Decision};
@@ -98,6 +99,29 @@ impl MutationRoot {
         decide(ctx, id, Decision::Reject, feedback).await
     }
 
+    /// Approves several approvals at once. Each is decided in its own
+    /// transaction, exactly once; the result says, per id, whether it was
+    /// decided and why not (`CONFLICT` when someone decided it first). At
+    /// most 100 ids.
+    async fn approve_many(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+        feedback: Option<String>,
+    ) -> Result<BatchDecisionPayload> {
+        decide_many(ctx, ids, Decision::Approve, feedback).await
+    }
+
+    /// Rejects several approvals at once; see `approveMany`.
+    async fn reject_many(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+        feedback: Option<String>,
+    ) -> Result<BatchDecisionPayload> {
+        decide_many(ctx, ids, Decision::Reject, feedback).await
+    }
+
     /// Stops a pending or running workflow. `CONFLICT` once it has finished.
     async fn cancel_workflow(&self, ctx: &Context<'_>, id: ID) -> Result<Workflow> {
         let state = state(ctx);
@@ -139,6 +163,76 @@ async fn decide(
         approval: Approval(decided.approval),
         next_workflow: decided.next_workflow.map(Workflow),
     })
+}
+
+const MAX_BATCH: usize = 100;
+
+async fn decide_many(
+    ctx: &Context<'_>,
+    ids: Vec<ID>,
+    decision: Decision,
+    feedback: Option<String>,
+) -> Result<BatchDecisionPayload> {
+    if ids.is_empty() || ids.len() > MAX_BATCH {
+        return Err(AppError::bad_input(
+            "ids",
+            format!(
+                "ids must list 1 to {MAX_BATCH} approvals, got {}",
+                ids.len()
+            ),
+        )
+        .into());
+    }
+    let state = state(ctx);
+    let principal = principal(ctx);
+    let mut seen = std::collections::HashSet::new();
+    let mut results = Vec::with_capacity(ids.len());
+    let mut decided = 0;
+    for id in ids {
+        let outcome = match parse_id("ids", &id) {
+            Err(e) => Err(e),
+            Ok(uuid) if !seen.insert(uuid) => Err(AppError::bad_input(
+                "ids",
+                format!("{uuid} is listed more than once"),
+            )),
+            Ok(uuid) => {
+                approvals::decide(
+                    &state.db,
+                    &state.stamp(&principal),
+                    uuid,
+                    decision,
+                    feedback.clone(),
+                    state.config.engine.max_attempts,
+                )
+                .await
+            }
+        };
+        results.push(match outcome {
+            Ok(d) => {
+                state.hub.publish(d.signals);
+                decided += 1;
+                BatchDecisionResult {
+                    id,
+                    ok: true,
+                    approval: Some(Approval(d.approval)),
+                    next_workflow: d.next_workflow.map(Workflow),
+                    error: None,
+                }
+            }
+            Err(AppError::Internal(e)) => return Err(AppError::Internal(e).into()),
+            Err(e) => BatchDecisionResult {
+                id,
+                ok: false,
+                approval: None,
+                next_workflow: None,
+                error: Some(BatchItemError {
+                    code: e.code().as_str().to_string(),
+                    message: e.message(),
+                }),
+            },
+        });
+    }
+    Ok(BatchDecisionPayload { results, decided })
 }
 
 /// Waits for `workflow` to reach a final state, listening for its events

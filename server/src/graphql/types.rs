@@ -503,3 +503,33 @@ pub struct ApprovalEvent {
     pub kind: ApprovalEventKind,
     pub approval: Approval,
 }
+
+/// Why one item of a batch was not done.
+#[derive(SimpleObject)]
+pub struct BatchItemError {
+    /// The same code a single mutation would answer (`CONFLICT`, `NOT_FOUND`, …).
+    pub code: String,
+    pub message: String,
+}
+
+/// The outcome for one id of a batch decision.
+#[derive(SimpleObject)]
+pub struct BatchDecisionResult {
+    /// The id as given.
+    pub id: ID,
+    pub ok: bool,
+    /// The decided approval, when `ok`.
+    pub approval: Option<Approval>,
+    /// The workflow the decision started, if any.
+    pub next_workflow: Option<Workflow>,
+    /// Why it was not decided, when not `ok`.
+    pub error: Option<BatchItemError>,
+}
+
+/// What a batch decision did, item by item, in the order given.
+#[derive(SimpleObject)]
+pub struct BatchDecisionPayload {
+    pub results: Vec<BatchDecisionResult>,
+    /// How many were decided by this call.
+    pub decided: i32,
+}

@@ -1,8 +1,9 @@
 //! The HTTP surface: `/graphql` (POST; GET for queries, GraphiQL and the
-//! graphql-ws upgrade), `/healthz`, `/readyz`.
+//! graphql-ws upgrade), `/healthz`, `/readyz`, and the review app at `/`.
 
 mod graphql;
 mod health;
+mod spa;
 
 use std::time::Duration;
 
@@ -43,6 +44,7 @@ pub fn router(app: AppState) -> Router {
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .fallback(get(spa::serve))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(cors)

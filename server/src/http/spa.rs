@@ -1,0 +1,118 @@
+//! The review app: static files from the built `web/dist`, with client
+//! routes falling back to `index.html`.
+//!
+//! Vite names assets by content hash (`/assets/index-3f2a1c.js`), so those
+//! are cached for a year and marked immutable; `index.html` is never cached,
+//! so a new build is picked up on the next load.
+
+use std::path::{Component, Path, PathBuf};
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::HttpState;
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const REVALIDATE: &str = "no-cache";
+
+pub async fn serve(State(s): State<HttpState>, uri: Uri) -> Response {
+    let Some(dir) = s.app.config.web_dir.as_deref() else {
+        return not_built(None);
+    };
+    let Some(rel) = safe_relative(uri.path()) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if !rel.as_os_str().is_empty() {
+        let path = dir.join(&rel);
+        if let Ok(bytes) = tokio::fs::read(&path).await {
+            let cache = if rel.starts_with("assets") {
+                IMMUTABLE
+            } else {
+                REVALIDATE
+            };
+            return file_response(&path, bytes, cache);
+        }
+        // A missing asset is a 404, not the app: a stale page asking for an
+        // old hashed file must fail visibly.
+        if rel.starts_with("assets") || rel.extension().is_some() {
+            return StatusCode::NOT_FOUND.into_response();
+        }
+    }
+    let index = dir.join("index.html");
+    match tokio::fs::read(&index).await {
+        Ok(bytes) => file_response(&index, bytes, REVALIDATE),
+        Err(_) => not_built(Some(dir)),
+    }
+}
+
+/// `/a/b.js` → `a/b.js`; `None` for anything that could leave the directory.
+fn safe_relative(path: &str) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in Path::new(path.trim_start_matches('/')).components() {
+        match c {
+            Component::Normal(p) => out.push(p),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn file_response(path: &Path, bytes: Vec<u8>, cache: &'static str) -> Response {
+    let mime = match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" | "map" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+fn not_built(dir: Option<&Path>) -> Response {
+    let where_ = dir.map_or_else(
+        || "no web directory is configured".to_string(),
+        |d| format!("{} has no index.html", d.display()),
+    );
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Html(format!(
+            "<!doctype html><title>Baton</title><h1>Baton</h1>\
+             <p>The review app is not built: {where_}.</p>\
+             <p>Build it with <code>npm --prefix web ci &amp;&amp; npm --prefix web run build</code>, \
+             or use the API at <a href=\"/graphql\">/graphql</a>.</p>"
+        )),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_relative;
+
+    #[test]
+    fn paths_cannot_escape_the_web_directory() {
+        assert_eq!(safe_relative("/assets/a.js"), Some("assets/a.js".into()));
+        assert_eq!(safe_relative("/"), Some("".into()));
+        assert_eq!(
+            safe_relative("/approvals/123"),
+            Some("approvals/123".into())
+        );
+        assert_eq!(safe_relative("/../etc/passwd"), None);
+        assert_eq!(safe_relative("/assets/../../x"), None);
+    }
+}
