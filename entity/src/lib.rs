@@ -6,6 +6,7 @@
 
 pub mod approval;
 pub mod artifact;
+pub mod deployment;
 pub mod event;
 pub mod llm_call;
 pub mod workflow;

@@ -11,6 +11,7 @@ mod m20261125_000002_create_approvals;
 mod m20261125_000003_create_artifacts;
 mod m20261125_000004_create_events;
 mod m20261125_000005_create_llm_calls;
+mod m20261125_000006_create_deployments;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_create_artifacts::Migration),
             Box::new(m20261125_000004_create_events::Migration),
             Box::new(m20261125_000005_create_llm_calls::Migration),
+            Box::new(m20261125_000006_create_deployments::Migration),
         ]
     }
 }

@@ -29,6 +29,43 @@ pub enum Command {
     Migrate(DbArgs),
     /// Print the GraphQL schema (SDL) and exit.
     Schema,
+    /// Taguchi experiments over workflow configs.
+    #[command(subcommand)]
+    Experiment(ExperimentCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExperimentCommand {
+    /// Submit a `run_experiment` workflow defined in a YAML (or JSON) file,
+    /// wait for its results and print the summary.
+    Run(ExperimentRunArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ExperimentRunArgs {
+    /// The experiment definition (see examples/tone-study.yaml).
+    pub file: std::path::PathBuf,
+    /// Run the experiment in this process instead of waiting for a
+    /// `baton serve` or `baton worker` on the same database.
+    #[arg(long)]
+    pub local: bool,
+    /// Only submit it; print the workflow id and exit.
+    #[arg(long, conflicts_with = "local")]
+    pub no_wait: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+impl ExperimentRunArgs {
+    pub fn config(&self) -> Config {
+        Config {
+            database_url: self.db.url(),
+            llm: self.llm.llm(),
+            ..Config::default()
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]

@@ -16,10 +16,12 @@ pub mod db;
 pub mod domain;
 pub mod engine;
 pub mod error;
+pub mod experiment_cli;
 pub mod graphql;
 pub mod http;
 pub mod jsonschema;
 pub mod llm;
+pub mod optimizer;
 pub mod state;
 pub mod workflows;
 

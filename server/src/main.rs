@@ -21,6 +21,9 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", baton::graphql::sdl());
             Ok(())
         }
+        Command::Experiment(baton::cli::ExperimentCommand::Run(args)) => {
+            baton::experiment_cli::run(args).await
+        }
         Command::Migrate(db) => {
             let url = db.url();
             let conn = baton::db::connect(&url).await?;

@@ -115,17 +115,19 @@ pub async fn submit(
             ),
         ));
     };
-    if let Some(v) = crate::jsonschema::validate(&wf.input_schema(), &sub.input)
+    let invalid = crate::jsonschema::validate(&wf.input_schema(), &sub.input)
         .into_iter()
         .next()
-    {
-        let field = if v.path.is_empty() {
+        .map(|v| (v.path, v.message))
+        .map_or_else(|| wf.validate(&sub.input).err(), Some);
+    if let Some((path, message)) = invalid {
+        let field = if path.is_empty() {
             "input".to_string()
         } else {
-            format!("input.{}", v.path)
+            format!("input.{path}")
         };
         return Err(AppError::BadInput {
-            message: format!("{field}: {}", v.message),
+            message: format!("{field}: {message}"),
             field: Some(field),
         });
     }

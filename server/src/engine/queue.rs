@@ -18,7 +18,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::registry::{Outcome, WorkflowError};
+use super::registry::{Outcome, Workflow, WorkflowError};
 use crate::domain::events::{self, NewEvent, Signal, kind};
 use crate::domain::{Stamp, approvals, artifacts};
 
@@ -127,6 +127,9 @@ pub enum FinishError {
     Fenced,
     #[error(transparent)]
     Db(#[from] DbErr),
+    /// The type's own completion writes refused the outcome (a conflict).
+    #[error("{0}")]
+    Rejected(String),
 }
 
 /// Stores a finished run: output, status, artifact, approval and events in
@@ -135,6 +138,7 @@ pub async fn complete(
     db: &DatabaseConnection,
     stamp: &Stamp,
     claim: &workflow::Model,
+    wf: &dyn Workflow,
     outcome: Outcome,
 ) -> Result<Vec<Signal>, FinishError> {
     // The artifact's id is chosen here so the output can name it.
@@ -149,7 +153,7 @@ pub async fn complete(
             workflow::Column::Status,
             Expr::value(WorkflowStatus::Completed),
         )
-        .col_expr(workflow::Column::Output, Expr::value(output))
+        .col_expr(workflow::Column::Output, Expr::value(output.clone()))
         .col_expr(workflow::Column::Error, Expr::value(Option::<String>::None))
         .col_expr(workflow::Column::CompletedAt, Expr::value(stamp.now))
         .col_expr(workflow::Column::UpdatedAt, Expr::value(stamp.now))
@@ -168,7 +172,17 @@ pub async fn complete(
         txn.rollback().await?;
         return Err(FinishError::Fenced);
     }
-    let mut signals = Vec::new();
+    let mut signals = match wf.on_complete(&txn, stamp, claim, &output).await {
+        Ok(s) => s,
+        Err(crate::error::AppError::Internal(e)) => {
+            txn.rollback().await?;
+            return Err(FinishError::Db(DbErr::Custom(format!("{e:#}"))));
+        }
+        Err(e) => {
+            txn.rollback().await?;
+            return Err(FinishError::Rejected(e.message()));
+        }
+    };
     let artifact = match (outcome.artifact, artifact_id) {
         (Some(a), Some(id)) => {
             Some(artifacts::insert(&txn, stamp, id, claim.id, claim.chain_id, a).await?)

@@ -13,7 +13,13 @@ use std::time::Duration;
 use serde_json::Value;
 use uuid::Uuid;
 
+use entity::workflow;
+use sea_orm::DatabaseTransaction;
+
 use super::context::RunContext;
+use crate::domain::Stamp;
+use crate::domain::events::Signal;
+use crate::error::AppError;
 use crate::llm::LlmError;
 
 #[async_trait::async_trait]
@@ -26,9 +32,29 @@ pub trait Workflow: Send + Sync + 'static {
     fn input_schema(&self) -> Value;
     /// Whether a finished run may ask for a person's decision.
     fn requires_approval(&self) -> bool;
+    /// Checks beyond the JSON Schema (run after it passed), before any row
+    /// is written. `Err((path, message))` names the offending field relative
+    /// to the input, e.g. `factors.temperature`.
+    fn validate(&self, _input: &Value) -> Result<(), (String, String)> {
+        Ok(())
+    }
     /// Does the work. Side effects other than model calls belong in the
     /// returned outcome, which the engine stores in one transaction.
     async fn execute(&self, ctx: &RunContext, input: Value) -> Result<Outcome, WorkflowError>;
+
+    /// Writes rows of this type's own in the transaction that stores the
+    /// completed run, after the fencing check, so they commit exactly once
+    /// with it (a deployment, say). `output` is what `execute` returned.
+    /// Most types write nothing here.
+    async fn on_complete(
+        &self,
+        _txn: &DatabaseTransaction,
+        _stamp: &Stamp,
+        _workflow: &workflow::Model,
+        _output: &Value,
+    ) -> Result<Vec<Signal>, AppError> {
+        Ok(Vec::new())
+    }
 }
 
 /// What a finished run leaves behind.
@@ -119,6 +145,8 @@ impl Registry {
         let mut r = Registry::default();
         r.register(crate::workflows::generate_draft::GenerateDraft);
         r.register(crate::workflows::apply_feedback::ApplyFeedback);
+        r.register(crate::workflows::deploy_config::DeployConfig);
+        r.register(crate::workflows::run_experiment::RunExperiment);
         r
     }
 

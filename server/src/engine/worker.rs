@@ -180,7 +180,8 @@ impl Worker {
         let error = match result {
             Ok(Ok(Ok(outcome))) => {
                 let stamp = state.stamp(&system);
-                return match queue::complete(&state.db, &stamp, &claim, outcome).await {
+                return match queue::complete(&state.db, &stamp, &claim, wf.as_ref(), outcome).await
+                {
                     Ok(signals) => {
                         state.hub.publish(signals);
                         ExecutionOutcome::Completed
@@ -193,6 +194,10 @@ impl Worker {
                         // The lease will expire and another attempt will run.
                         tracing::error!(error = %e, "could not store the result");
                         ExecutionOutcome::Abandoned
+                    }
+                    Err(FinishError::Rejected(why)) => {
+                        let err = WorkflowError::Retryable(why);
+                        store_failure(state, &claim, &err).await
                     }
                 };
             }
@@ -265,7 +270,7 @@ async fn store_failure(
             }
         }
         Err(FinishError::Fenced) => ExecutionOutcome::Abandoned,
-        Err(FinishError::Db(e)) => {
+        Err(e) => {
             tracing::error!(error = %e, "could not store the failure");
             ExecutionOutcome::Abandoned
         }

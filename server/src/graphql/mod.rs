@@ -3,6 +3,7 @@
 //! type that wraps the entity (so a new column never leaks by accident).
 
 pub mod error;
+pub mod experiment;
 pub mod mutation;
 pub mod query;
 pub mod subscription;

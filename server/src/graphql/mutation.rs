@@ -8,7 +8,7 @@ use entity::workflow::WorkflowStatus as DbStatus;
 use super::error::parse_id;
 use super::types::{
     Approval, BatchDecisionPayload, BatchDecisionResult, BatchItemError, DecideApprovalPayload,
-    RunWorkflowInput, RunWorkflowPayload, Workflow,
+    Deployment, RunWorkflowInput, RunWorkflowPayload, Workflow,
 };
 use super::{principal, state};
 use crate::domain::approvals::{self, Decision};
@@ -120,6 +120,18 @@ impl MutationRoot {
         feedback: Option<String>,
     ) -> Result<BatchDecisionPayload> {
         decide_many(ctx, ids, Decision::Reject, feedback).await
+    }
+
+    /// Activates the config of an earlier deployment again. The rollback is
+    /// recorded as a new deployment (`rolledBackFrom` names the earlier one).
+    async fn rollback_deployment(&self, ctx: &Context<'_>, id: ID) -> Result<Deployment> {
+        let state = state(ctx);
+        let id = parse_id("id", &id)?;
+        let (d, signals) =
+            crate::domain::deployments::rollback(&state.db, &state.stamp(&principal(ctx)), id)
+                .await?;
+        state.hub.publish(signals);
+        Ok(Deployment(d))
     }
 
     /// Stops a pending or running workflow. `CONFLICT` once it has finished.

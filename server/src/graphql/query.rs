@@ -3,14 +3,16 @@
 use async_graphql::{Context, ID, Json, Object, Result};
 
 use super::error::parse_id;
+use super::experiment::Experiment;
 use super::state;
 use super::types::{
-    Approval, ApprovalConnection, ApprovalFilter, Artifact, Workflow, WorkflowConnection,
-    WorkflowFilter, WorkflowType,
+    Approval, ApprovalConnection, ApprovalFilter, Artifact, Deployment, DeploymentConnection,
+    Workflow, WorkflowConnection, WorkflowFilter, WorkflowType,
 };
 use crate::domain::page::{Order, PageRequest};
-use crate::domain::{approvals, artifacts, workflows};
+use crate::domain::{approvals, artifacts, deployments, workflows};
 use crate::error::AppResult;
+use crate::workflows::run_experiment;
 use entity::approval::ApprovalStatus as DbApprovalStatus;
 
 pub struct QueryRoot;
@@ -97,6 +99,48 @@ impl QueryRoot {
     async fn artifact(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Artifact>> {
         let id = parse_id("id", &id)?;
         Ok(artifacts::get(&state(ctx).db, id).await?.map(Artifact))
+    }
+
+    /// The config a workflow type uses now in an environment; null when
+    /// nothing was deployed (the type's defaults apply).
+    async fn active_deployment(
+        &self,
+        ctx: &Context<'_>,
+        target: String,
+        environment: String,
+    ) -> Result<Option<Deployment>> {
+        Ok(deployments::active(&state(ctx).db, &target, &environment)
+            .await?
+            .map(Deployment))
+    }
+
+    /// Deployment history, newest first.
+    async fn deployments(
+        &self,
+        ctx: &Context<'_>,
+        target: Option<String>,
+        environment: Option<String>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The endCursor of the previous page.")] after: Option<String>,
+    ) -> Result<DeploymentConnection> {
+        let page = PageRequest::new(first, after.as_deref(), Order::NewestFirst)?;
+        Ok(deployments::list(
+            &state(ctx).db,
+            target.as_deref(),
+            environment.as_deref(),
+            &page,
+        )
+        .await?
+        .into())
+    }
+
+    /// A Taguchi experiment by the id of its `run_experiment` workflow;
+    /// null until that workflow has finished (or when there is none).
+    async fn experiment(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Experiment>> {
+        let id = parse_id("id", &id)?;
+        Ok(run_experiment::load(&state(ctx).db, id)
+            .await?
+            .map(|r| Experiment::from_results(id, r)))
     }
 
     /// The workflow types this server runs.

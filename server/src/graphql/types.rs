@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, Simple
 use chrono::{DateTime, Utc};
 use entity::approval::ApprovalStatus as DbApprovalStatus;
 use entity::workflow::WorkflowStatus as DbWorkflowStatus;
-use entity::{approval, artifact, event, llm_call, workflow};
+use entity::{approval, artifact, deployment, event, llm_call, workflow};
 use serde_json::Value;
 
 use super::state;
@@ -301,6 +301,53 @@ impl Artifact {
     }
 }
 
+/// A config that is (or was) live for a workflow type in an environment.
+pub struct Deployment(pub deployment::Model);
+
+#[Object]
+impl Deployment {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The workflow type configured, e.g. `generate_draft`.
+    async fn target(&self) -> &str {
+        &self.0.target
+    }
+    /// e.g. `production`.
+    async fn environment(&self) -> &str {
+        &self.0.environment
+    }
+    /// The configuration (model, temperature, prompt variant, …).
+    async fn config(&self) -> Json<&Value> {
+        Json(&self.0.config)
+    }
+    /// Whether this is the config in use now.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// The approval that allowed it; null for a rollback.
+    async fn approval(&self, ctx: &Context<'_>) -> Result<Option<Approval>> {
+        let Some(id) = self.0.approval_id else {
+            return Ok(None);
+        };
+        Ok(approvals::get(&state(ctx).db, id).await?.map(Approval))
+    }
+    /// The experiment (its `run_experiment` workflow) that chose the config.
+    async fn experiment_id(&self) -> Option<ID> {
+        self.0.experiment_id.map(|id| ID(id.to_string()))
+    }
+    /// For a rollback: the deployment whose config it re-activated.
+    async fn rolled_back_from(&self) -> Option<ID> {
+        self.0.rolled_back_from.map(|id| ID(id.to_string()))
+    }
+    async fn deployed_by(&self) -> &str {
+        &self.0.deployed_by
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
 /// One model call.
 pub struct LlmCall(pub llm_call::Model);
 
@@ -434,6 +481,12 @@ macro_rules! connection {
 
 connection!(WorkflowConnection, WorkflowEdge, Workflow, workflow::Model);
 connection!(ApprovalConnection, ApprovalEdge, Approval, approval::Model);
+connection!(
+    DeploymentConnection,
+    DeploymentEdge,
+    Deployment,
+    deployment::Model
+);
 
 /// Which workflows to list.
 #[derive(InputObject, Default)]

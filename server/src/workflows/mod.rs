@@ -2,8 +2,11 @@
 //! share. Register a new type in `engine::registry::Registry::builtin`.
 
 pub mod apply_feedback;
+pub mod deploy_config;
+pub mod draft_config;
 pub mod generate_draft;
 pub mod rubric;
+pub mod run_experiment;
 
 use serde_json::Value;
 

@@ -1,0 +1,105 @@
+//! `deploy_config`: makes an approved config the active one of its target
+//! and environment. Started by approving an experiment's results; the
+//! previous config stays in the history.
+//!
+//! The deployment is written in the transaction that completes the run
+//! (`on_complete`), so it happens exactly once even if a worker dies and the
+//! run is repeated.
+
+use entity::workflow;
+use sea_orm::DatabaseTransaction;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::draft_config::DraftConfig;
+use super::str_field;
+use crate::domain::Stamp;
+use crate::domain::deployments::{self, NewDeployment};
+use crate::domain::events::Signal;
+use crate::engine::{Outcome, RunContext, Workflow, WorkflowError};
+use crate::error::AppError;
+
+pub const NAME: &str = "deploy_config";
+
+/// Workflow types whose config can be deployed.
+pub const TARGETS: &[&str] = &["generate_draft"];
+
+pub struct DeployConfig;
+
+#[async_trait::async_trait]
+impl Workflow for DeployConfig {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn description(&self) -> &'static str {
+        "Makes an approved configuration the active config of a workflow type in an environment, \
+         keeping the previous one in the history. Usually started by approving experiment results."
+    }
+
+    fn input_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "required": ["target", "environment", "config"],
+            "properties": {
+                "target": { "enum": TARGETS, "description": "The workflow type configured." },
+                "environment": { "type": "string", "minLength": 1, "maxLength": 64 },
+                "config": DraftConfig::schema(),
+                "experiment_id": { "type": ["string", "null"], "description": "The experiment that chose the config." },
+                "approval_id": { "type": ["string", "null"] },
+                "decision": { "enum": ["approved", "rejected"] },
+                "feedback": { "type": ["string", "null"] }
+            }
+        })
+    }
+
+    fn requires_approval(&self) -> bool {
+        false
+    }
+
+    async fn execute(&self, _ctx: &RunContext, input: Value) -> Result<Outcome, WorkflowError> {
+        let config = input.get("config").cloned().unwrap_or_else(|| json!({}));
+        DraftConfig::parse(&config)
+            .map_err(|(field, msg)| WorkflowError::Fatal(format!("config.{field}: {msg}")))?;
+        Ok(Outcome {
+            output: json!({
+                "deployment_id": Uuid::now_v7(),
+                "target": str_field(&input, "target").unwrap_or("generate_draft"),
+                "environment": str_field(&input, "environment").unwrap_or("production"),
+                "config": config,
+                "approval_id": input.get("approval_id"),
+                "experiment_id": input.get("experiment_id"),
+            }),
+            ..Default::default()
+        })
+    }
+
+    async fn on_complete(
+        &self,
+        txn: &DatabaseTransaction,
+        stamp: &Stamp,
+        _workflow: &workflow::Model,
+        output: &Value,
+    ) -> Result<Vec<Signal>, AppError> {
+        let uuid = |k: &str| str_field(output, k).and_then(|s| s.parse::<Uuid>().ok());
+        let (_, signal) = deployments::activate(
+            txn,
+            stamp,
+            NewDeployment {
+                id: uuid("deployment_id"),
+                target: str_field(output, "target")
+                    .unwrap_or("generate_draft")
+                    .to_string(),
+                environment: str_field(output, "environment")
+                    .unwrap_or("production")
+                    .to_string(),
+                config: output.get("config").cloned().unwrap_or_else(|| json!({})),
+                approval_id: uuid("approval_id"),
+                experiment_id: uuid("experiment_id"),
+                rolled_back_from: None,
+            },
+        )
+        .await?;
+        Ok(vec![signal])
+    }
+}
