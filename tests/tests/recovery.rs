@@ -143,16 +143,17 @@ both_backends! {
         let b = b.into_iter().next().expect("the expired lease is claimable");
         assert_eq!((b.id, b.attempt, b.fence), (w.id, 2, 2));
 
+        let wf = state.registry.get("generate_draft").unwrap().as_ref();
         // Every write A tries is refused.
         assert!(!queue::renew(&state.db, &a, clock.now(), lease).await.unwrap());
-        let late = queue::complete(&state.db, &state.stamp(&Principal::system()), &a, outcome()).await;
+        let late = queue::complete(&state.db, &state.stamp(&Principal::system()), &a, wf, outcome()).await;
         assert!(matches!(late, Err(FinishError::Fenced)), "{late:?}");
         let err = baton::engine::WorkflowError::Retryable("x".into());
         let late_fail = queue::fail(&state.db, &state.stamp(&Principal::system()), &a, &err, Duration::ZERO).await;
         assert!(matches!(late_fail, Err(FinishError::Fenced)));
 
         // B's result is the one stored, once.
-        queue::complete(&state.db, &state.stamp(&Principal::system()), &b, outcome()).await.unwrap();
+        queue::complete(&state.db, &state.stamp(&Principal::system()), &b, wf, outcome()).await.unwrap();
         let row = workflow::Entity::find_by_id(w.id).one(&state.db).await.unwrap().unwrap();
         assert_eq!(row.status, entity::workflow::WorkflowStatus::Completed);
         let approvals = approval::Entity::find().filter(approval::Column::WorkflowId.eq(w.id)).count(&state.db).await.unwrap();

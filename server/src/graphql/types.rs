@@ -224,6 +224,16 @@ impl Approval {
             workflows::find(&state(ctx).db, self.0.workflow_id).await?,
         ))
     }
+    /// The experiment under review, for `experiment_results` approvals.
+    async fn experiment(&self, ctx: &Context<'_>) -> Result<Option<super::experiment::Experiment>> {
+        if self.0.artifact_type != crate::workflows::run_experiment::ARTIFACT_KIND {
+            return Ok(None);
+        }
+        let id = self.0.workflow_id;
+        Ok(crate::workflows::run_experiment::load(&state(ctx).db, id)
+            .await?
+            .map(|r| super::experiment::Experiment::from_results(id, r)))
+    }
     async fn chain_id(&self) -> ID {
         ID(self.0.chain_id.to_string())
     }

@@ -37,8 +37,10 @@
 //!
 //! Pooling: when the error has no degrees of freedom (a saturated design
 //! without replicates, the usual case for S/N), factors contributing less
-//! than `pool_below_percent` are pooled into the error, as in Phadke §3.4.
-//! When replicates leave error degrees of freedom, nothing is pooled. F =
+//! than `pool_below_percent` are pooled into the error. (Phadke's chapter 3
+//! example pools the factors with the smallest sums of squares by
+//! judgement; a percent threshold makes the rule mechanical.) When
+//! replicates leave error degrees of freedom, nothing is pooled. F =
 //! MS_factor/MS_error is reported only for unpooled factors and only when
 //! the error has degrees of freedom and a positive mean square.
 //!
@@ -53,12 +55,15 @@
 //! is a mean-to-variance ratio), so the optimal level of every factor
 //! maximises the mean S/N. Ties (equal within 1e-9 relative) are broken by
 //! the mean response — larger for larger-is-better and nominal-is-best,
-//! smaller for smaller-is-better — then by the lowest level. When no run
-//! has an S/N ratio (e.g. nominal-is-best without replicates) the optimum
-//! is chosen on the mean response in the same direction.
+//! smaller for smaller-is-better — then by the lowest level. (Nominal-is-best
+//! has no target here; in Taguchi's two-step optimisation the mean is put
+//! on target afterwards with an adjustment factor, so this tie rule is only
+//! a convention.) When no run has an S/N ratio (e.g. nominal-is-best
+//! without replicates) the optimum is chosen on the mean response in the
+//! same direction.
 //!
 //! The additive model predicts ŷ = m + Σ_f (m_f,opt − m) over the unpooled
-//! factors, or over every factor when nothing was pooled (Phadke eq. 3.5);
+//! factors, or over every factor when nothing was pooled (Phadke, ch. 3);
 //! the S/N prediction is the same with S/N means and the S/N ANOVA's
 //! pooling. It can leave the physical range of the response: it is a
 //! guide, to be confirmed by a verification run.

@@ -207,6 +207,10 @@ pub fn sample(candidates: &[Candidate], u: f64) -> usize {
 // ---------------------------------------------------------------------------
 // Reading the answer
 
+/// A probability as read: the fraction and whether a bare number above 1
+/// was taken as a percentage, or why it is unusable.
+type Reading = Result<(f64, bool), String>;
+
 /// A candidate as read, before merging and normalising.
 struct Item {
     text: String,
@@ -341,7 +345,7 @@ fn probability_from_json(
 }
 
 /// Record what reading a probability taught us and return the fraction.
-fn accept(read: Result<(f64, bool), String>, n: usize, problems: &mut Vec<String>) -> Option<f64> {
+fn accept(read: Reading, n: usize, problems: &mut Vec<String>) -> Option<f64> {
     match read {
         Ok((p, false)) => Some(p),
         Ok((p, true)) => {
@@ -359,7 +363,7 @@ fn accept(read: Result<(f64, bool), String>, n: usize, problems: &mut Vec<String
 }
 
 /// A probability written as text: `"0.3"`, `"30%"`, `"30 %"`.
-fn read_probability_text(s: &str) -> Result<(f64, bool), String> {
+fn read_probability_text(s: &str) -> Reading {
     let t = s.trim();
     let (number, percent) = match t.strip_suffix('%') {
         Some(rest) => (rest.trim_end(), true),
@@ -374,7 +378,7 @@ fn read_probability_text(s: &str) -> Result<(f64, bool), String> {
 /// Turn a stated number into a fraction. Returns the fraction and whether
 /// a number above 1 was read as a percentage (worth reporting: the model
 /// ignored the format).
-fn interpret(v: f64, percent_sign: bool) -> Result<(f64, bool), String> {
+fn interpret(v: f64, percent_sign: bool) -> Reading {
     if !v.is_finite() {
         return Err("has a probability that is not a finite number".to_string());
     }
@@ -432,7 +436,7 @@ fn strip_list_marker(line: &str) -> &str {
 
 /// Split `text (probability: 0.4)`, `text (40%)`, `text (p=0.4)` or
 /// `text - probability: 0.4` into the text and the probability read.
-fn split_probability(line: &str) -> Option<(&str, Result<(f64, bool), String>)> {
+fn split_probability(line: &str) -> Option<(&str, Reading)> {
     // ASCII lowercasing keeps byte offsets valid for slicing `line`.
     let lower = line.to_ascii_lowercase();
     if line.ends_with(')')
@@ -454,7 +458,7 @@ fn split_probability(line: &str) -> Option<(&str, Result<(f64, bool), String>)> 
 }
 
 /// The probability in `probability: 0.4`, `prob=0.4`, `p = 40%`, `0.4`.
-fn labelled_number(inner: &str) -> Option<Result<(f64, bool), String>> {
+fn labelled_number(inner: &str) -> Option<Reading> {
     let mut value = inner.trim();
     for label in ["probability", "prob", "p"] {
         if let Some(rest) = value.strip_prefix(label) {

@@ -280,7 +280,7 @@ impl Workflow for RunExperiment {
                 "factors": {
                     "type": "object",
                     "description": "Factor name → list of levels; each level is a patch of the target's config.",
-                    "additionalProperties": { "type": "array", "minItems": 1, "maxItems": 5, "items": { "type": "object" } }
+                    "additionalProperties": { "type": "array", "minItems": 1, "items": { "type": "object" } }
                 },
                 "response": { "enum": ["score"], "description": "What is optimized: the rubric score (cost and latency are recorded beside it)." },
                 "sn_type": { "enum": ["larger_is_better", "smaller_is_better", "nominal_is_best"] },
