@@ -195,9 +195,12 @@ async fn mutations_over_get_are_refused_and_queries_run() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["apply_feedback", "generate_draft"]);
     assert_eq!(
-        body["data"]["workflowTypes"][1]["inputSchema"]["required"][0],
+        names,
+        ["apply_feedback", "deploy_config", "generate_draft", "run_experiment"]
+    );
+    assert_eq!(
+        body["data"]["workflowTypes"][2]["inputSchema"]["required"][0],
         "prompt"
     );
 
