@@ -125,7 +125,8 @@ pub struct ExperimentRun {
     pub latency_ms: f64,
     /// Why the run failed; it was left out of the analysis.
     pub error: Option<String>,
-    pub preview: Option<String>,
+    /// The draft written.
+    pub text: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -316,7 +317,7 @@ impl Experiment {
                     cost_usd: x.cost_usd,
                     latency_ms: x.latency_ms as f64,
                     error: x.error.clone(),
-                    preview: x.preview.clone(),
+                    text: x.text.clone(),
                 })
                 .collect(),
             failed_runs: int(r.failed_runs),

@@ -120,7 +120,8 @@ pub struct RunRecord {
     pub cost_usd: Option<f64>,
     pub latency_ms: u64,
     pub error: Option<String>,
-    pub preview: Option<String>,
+    /// The draft written (its full text).
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -394,7 +395,7 @@ impl Workflow for RunExperiment {
                         ),
                         latency_ms,
                         error: None,
-                        preview: Some(d.text.chars().take(240).collect()),
+                        text: Some(d.text.clone()),
                     },
                     Err(e) => RunRecord {
                         row,
@@ -409,7 +410,7 @@ impl Workflow for RunExperiment {
                         cost_usd: None,
                         latency_ms,
                         error: Some(e.to_string()),
-                        preview: None,
+                        text: None,
                     },
                 }
             })
