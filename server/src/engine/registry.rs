@@ -32,6 +32,12 @@ pub trait Workflow: Send + Sync + 'static {
     fn input_schema(&self) -> Value;
     /// Whether a finished run may ask for a person's decision.
     fn requires_approval(&self) -> bool;
+    /// How long one run may take; `configured` is the server's
+    /// `workflow_timeout`. Types that do much more work per run (an
+    /// experiment) ask for more.
+    fn timeout(&self, configured: Duration) -> Duration {
+        configured
+    }
     /// Checks beyond the JSON Schema (run after it passed), before any row
     /// is written. `Err((path, message))` names the offending field relative
     /// to the input, e.g. `factors.temperature`.

@@ -164,8 +164,9 @@ impl Worker {
             state.clock.clone(),
         );
         let input = claim.input.clone();
+        let timeout = wf.timeout(cfg.workflow_timeout);
         let run = tokio::time::timeout(
-            cfg.workflow_timeout,
+            timeout,
             AssertUnwindSafe(wf.execute(&ctx, input)).catch_unwind(),
         );
         let result = tokio::select! {
@@ -206,7 +207,7 @@ impl Worker {
                 "the workflow panicked: {}",
                 panic_message(&panic)
             )),
-            Err(_) => WorkflowError::TimedOut(cfg.workflow_timeout),
+            Err(_) => WorkflowError::TimedOut(timeout),
         };
         tracing::warn!(error = %error, "attempt failed");
         store_failure(state, &claim, &error).await

@@ -309,6 +309,11 @@ impl Workflow for RunExperiment {
         true
     }
 
+    /// An experiment writes up to 500 drafts: it gets at least an hour.
+    fn timeout(&self, configured: std::time::Duration) -> std::time::Duration {
+        configured.max(std::time::Duration::from_secs(3600))
+    }
+
     fn validate(&self, input: &Value) -> Result<(), (String, String)> {
         RunExperiment::parse(input).map(|_| ())
     }
