@@ -12,6 +12,7 @@ mod m20261125_000003_create_artifacts;
 mod m20261125_000004_create_events;
 mod m20261125_000005_create_llm_calls;
 mod m20261125_000006_create_deployments;
+mod m20261125_000007_index_approval_expiry;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_create_events::Migration),
             Box::new(m20261125_000005_create_llm_calls::Migration),
             Box::new(m20261125_000006_create_deployments::Migration),
+            Box::new(m20261125_000007_index_approval_expiry::Migration),
         ]
     }
 }

@@ -211,7 +211,7 @@ async fn main() -> anyhow::Result<()> {
         .flat_map(|r| {
             r.checks
                 .iter()
-                .filter(|c| c.required && !c.ok)
+                .filter(|c| c.kind == CheckKind::Required && !c.ok)
                 .map(move |c| format!("{}: {}", r.backend, c.label))
         })
         .collect();
@@ -479,8 +479,17 @@ struct Check {
     label: String,
     ok: bool,
     detail: String,
-    /// Informational checks are printed but do not fail the run.
-    required: bool,
+    kind: CheckKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CheckKind {
+    /// Fails the run.
+    Required,
+    /// Printed as a note when it does not hold; does not fail the run.
+    Expected,
+    /// Just a number.
+    Info,
 }
 
 struct Report {
@@ -707,50 +716,49 @@ async fn phases(
          WHERE w.type = 'generate_draft'",
     )
     .await?;
-    let mut check = |label: String, ok: bool, detail: String, required: bool| {
+    let mut check = |label: String, ok: bool, detail: String, kind: CheckKind| {
         checks.push(Check {
             label,
             ok,
             detail,
-            required,
+            kind,
         });
     };
+    use CheckKind::{Expected, Info, Required};
     check(
         format!("approvals asked by generate_draft == {n}"),
         draft_approvals == n64,
         draft_approvals.to_string(),
-        true,
+        Required,
     );
     check(
         format!("approvals decided == {n}"),
         decided.len() == n,
         decided.len().to_string(),
-        true,
+        Required,
     );
-    let distinct: HashSet<Uuid> = feedbacks.iter().filter_map(|w| w.triggered_by).collect();
-    let decided_ids: HashSet<Uuid> = decided.iter().map(|d| d.0).collect();
     check(
         format!("apply_feedback workflows == {n}"),
         feedbacks.len() == n,
         feedbacks.len().to_string(),
-        true,
+        Required,
     );
+    // One per approval: distinct triggers, exactly the decided approvals,
+    // and each approval's next_workflow_id names its workflow.
+    let distinct: HashSet<Uuid> = feedbacks.iter().filter_map(|w| w.triggered_by).collect();
+    let decided_ids: HashSet<Uuid> = decided.iter().map(|d| d.0).collect();
     check(
-        "exactly one apply_feedback per decided approval".into(),
+        "apply_feedback: exactly one per approval, linked both ways".into(),
         distinct.len() == feedbacks.len() && distinct == decided_ids && linked == decided.len(),
-        format!(
-            "{} distinct triggers, {} approvals whose next_workflow_id matches",
-            distinct.len(),
-            linked
-        ),
-        true,
+        format!("{}/{}", linked, decided.len()),
+        Required,
     );
     let failed = count(db, "SELECT COUNT(*) FROM workflows WHERE status = 'failed'").await?;
     check(
-        "no failed workflows".into(),
+        "failed workflows == 0".into(),
         failed == 0,
         failed.to_string(),
-        true,
+        Required,
     );
     for (label, rows) in [
         (NOOP, &noops),
@@ -765,7 +773,7 @@ async fn phases(
             format!("{label} completed == {n}"),
             completed == n,
             completed.to_string(),
-            true,
+            Required,
         );
     }
     let reruns = noops
@@ -775,30 +783,30 @@ async fn phases(
         .filter(|w| w.attempt > 1)
         .count();
     check(
-        "workflows that needed more than one attempt (info)".into(),
+        "workflows run more than once (expected 0)".into(),
         reruns == 0,
         reruns.to_string(),
-        false,
+        Expected,
     );
     let llm_calls = count(db, "SELECT COUNT(*) FROM llm_calls").await?;
     let expected_calls = n * (CALLS_PER_DRAFT + CALLS_PER_FEEDBACK);
     check(
         format!(
-            "llm_calls rows == {expected_calls} ({CALLS_PER_DRAFT}N + {CALLS_PER_FEEDBACK}N) (info)"
+            "llm_calls rows (expected {CALLS_PER_DRAFT}N + {CALLS_PER_FEEDBACK}N = {expected_calls})"
         ),
         llm_calls == expected_calls as i64,
         llm_calls.to_string(),
-        false,
+        Expected,
     );
     let all_approvals = count(db, "SELECT COUNT(*) FROM approvals").await?;
     check(
-        "new approvals asked by apply_feedback (not finalized) (info)".into(),
+        "new approvals asked by apply_feedback (not final)".into(),
         true,
         (all_approvals - draft_approvals).to_string(),
-        false,
+        Info,
     );
     let events = count(db, "SELECT COUNT(*) FROM events").await?;
-    check("events rows (info)".into(), true, events.to_string(), false);
+    check("events rows".into(), true, events.to_string(), Info);
     eprintln!("[{tag}] done");
     Ok(Report {
         backend: tag,
@@ -812,55 +820,76 @@ fn print_report(reports: &[Report]) {
         println!("no backend finished");
         return;
     };
+    let cell = |c: &Check| match (c.kind, c.ok) {
+        (CheckKind::Info, _) | (_, true) => c.detail.clone(),
+        (CheckKind::Required, false) => format!("FAIL {}", c.detail),
+        (CheckKind::Expected, false) => format!("note: {}", c.detail),
+    };
     let width = first
         .metrics
         .iter()
         .map(|m| m.0.chars().count())
-        .chain(first.checks.iter().map(|c| c.label.chars().count()))
+        .chain(first.checks.iter().map(|c| c.label.chars().count() + 7))
         .max()
         .unwrap_or(10)
         + 2;
-    let col = 18;
+    let col = reports
+        .iter()
+        .flat_map(|r| {
+            r.metrics
+                .iter()
+                .map(|m| m.1.chars().count())
+                .chain(r.checks.iter().map(|c| cell(c).chars().count()))
+        })
+        .max()
+        .unwrap_or(10)
+        .max(10)
+        + 3;
+    let header = |title: &str| {
+        let mut line = format!("{title:<width$}");
+        for r in reports {
+            line.push_str(&format!("{:>col$}", r.backend));
+        }
+        println!("{line}");
+        println!("{}", "-".repeat(width + col * reports.len()));
+    };
     println!();
-    print!("{:<width$}", "metric");
-    for r in reports {
-        print!("{:>col$}", r.backend);
-    }
-    println!();
-    println!("{}", "-".repeat(width + col * reports.len()));
+    header("metric");
     for (i, (label, _)) in first.metrics.iter().enumerate() {
-        print!("{label:<width$}");
+        let mut line = format!("{label:<width$}");
         for r in reports {
             let v = r.metrics.get(i).map_or("-", |m| m.1.as_str());
-            print!("{v:>col$}");
+            line.push_str(&format!("{v:>col$}"));
         }
-        println!();
+        println!("{line}");
     }
     println!();
-    print!("{:<width$}", "check");
-    for r in reports {
-        print!("{:>col$}", r.backend);
-    }
-    println!();
-    println!("{}", "-".repeat(width + col * reports.len()));
+    header("check");
     for (i, c) in first.checks.iter().enumerate() {
-        print!("{:<width$}", c.label);
+        let mark = match c.kind {
+            CheckKind::Required => "[must]",
+            CheckKind::Expected => "[note]",
+            CheckKind::Info => "[info]",
+        };
+        let mut line = format!("{:<width$}", format!("{mark} {}", c.label));
         for r in reports {
-            let v = r.checks.get(i).map_or_else(
-                || "-".to_string(),
-                |c| {
-                    let mark = match (c.ok, c.required) {
-                        (true, _) => "ok",
-                        (false, true) => "FAIL",
-                        (false, false) => "note",
-                    };
-                    format!("{mark} {}", c.detail)
-                },
-            );
-            print!("{v:>col$}");
+            let v = r.checks.get(i).map_or_else(|| "-".to_string(), cell);
+            line.push_str(&format!("{v:>col$}"));
         }
-        println!();
+        println!("{line}");
     }
+    let verdict = reports
+        .iter()
+        .map(|r| {
+            let ok = r
+                .checks
+                .iter()
+                .all(|c| c.kind != CheckKind::Required || c.ok);
+            format!("{}: {}", r.backend, if ok { "PASS" } else { "FAIL" })
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!("correctness: {verdict}");
     println!();
     println!("Notes: latencies come from the rows' own timestamps (the engine's clock, µs).");
     println!(

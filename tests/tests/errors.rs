@@ -197,7 +197,12 @@ async fn mutations_over_get_are_refused_and_queries_run() {
         .collect();
     assert_eq!(
         names,
-        ["apply_feedback", "deploy_config", "generate_draft", "run_experiment"]
+        [
+            "apply_feedback",
+            "deploy_config",
+            "generate_draft",
+            "run_experiment"
+        ]
     );
     assert_eq!(
         body["data"]["workflowTypes"][2]["inputSchema"]["required"][0],

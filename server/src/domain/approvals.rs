@@ -133,7 +133,7 @@ pub async fn decide(
     // The guard `status = 'pending'` is the whole concurrency story: under
     // PostgreSQL's row lock a racing UPDATE re-checks it after the winner
     // commits and matches nothing; SQLite runs one writer at a time.
-    let res = approval::Entity::update_many()
+    let decided = approval::Entity::update_many()
         .col_expr(approval::Column::Status, Expr::value(decision.status()))
         .col_expr(
             approval::Column::DecidedBy,
@@ -148,13 +148,12 @@ pub async fn decide(
                 .is_null()
                 .or(approval::Column::ExpiresAt.gt(stamp.now)),
         )
-        .exec(&txn)
+        .exec_with_returning(&txn)
         .await?;
-    if res.rows_affected == 0 {
+    let Some(mut approval) = decided.into_iter().next() else {
         txn.rollback().await?;
         return Err(not_pending(db, id, stamp.now).await);
-    }
-    let mut approval = find(&txn, id).await?;
+    };
     let follow_up = match decision {
         Decision::Approve => approval
             .next_workflow_type
@@ -264,6 +263,7 @@ pub fn status_word(s: ApprovalStatus) -> &'static str {
 pub async fn expire_due(db: &DatabaseConnection, stamp: &Stamp) -> AppResult<Vec<Signal>> {
     let due: Vec<approval::Model> = approval::Entity::find()
         .filter(approval::Column::Status.eq(ApprovalStatus::Pending))
+        .filter(approval::Column::ExpiresAt.is_not_null())
         .filter(approval::Column::ExpiresAt.lte(stamp.now))
         .limit(100)
         .all(db)

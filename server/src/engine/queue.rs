@@ -22,11 +22,26 @@ use super::registry::{Outcome, Workflow, WorkflowError};
 use crate::domain::events::{self, NewEvent, Signal, kind};
 use crate::domain::{Stamp, approvals, artifacts};
 
-/// PostgreSQL: lock due rows in the workflows table alone (no joins in the
-/// locking subquery, so SKIP LOCKED skips exactly the rows other workers
-/// hold) and take them in one statement. Expired leases are claimable like
-/// pending rows: that is the whole crash recovery.
+/// PostgreSQL: two index-ordered picks, each locking rows of the workflows
+/// table alone (no joins in a locking subquery, so SKIP LOCKED skips exactly
+/// the rows other workers hold): running rows whose lease expired (crash
+/// recovery, taken first so it is never starved) and due pending rows. Each
+/// pick walks its own partial index in order and stops at the limit, so a
+/// claim costs the same with ten rows queued as with a million (an OR of
+/// both conditions under one ORDER BY would sort the whole backlog).
 const CLAIM_POSTGRES: &str = r#"
+WITH expired AS (
+       SELECT id FROM workflows
+        WHERE status = 'running' AND lease_expires_at < $3
+        ORDER BY lease_expires_at
+        LIMIT $4
+          FOR UPDATE SKIP LOCKED),
+     due AS (
+       SELECT id FROM workflows
+        WHERE status = 'pending' AND run_after <= $3
+        ORDER BY run_after
+        LIMIT $4
+          FOR UPDATE SKIP LOCKED)
 UPDATE workflows
    SET status = 'running',
        lease_owner = $1,
@@ -35,18 +50,22 @@ UPDATE workflows
        attempt = attempt + 1,
        started_at = $3,
        updated_at = $3
- WHERE id IN (
-       SELECT id FROM workflows
-        WHERE (status = 'pending' AND run_after <= $3)
-           OR (status = 'running' AND lease_expires_at < $3)
-        ORDER BY run_after
-        LIMIT $4
-          FOR UPDATE SKIP LOCKED)
+ WHERE id IN (SELECT id FROM expired UNION ALL SELECT id FROM due LIMIT $4)
 RETURNING *"#;
 
-/// SQLite: one writer at a time, so the same UPDATE … RETURNING is atomic
-/// without row locks.
+/// SQLite: one writer at a time, so the same picks need no row locks and
+/// the UPDATE … RETURNING is atomic on its own.
 const CLAIM_SQLITE: &str = r#"
+WITH expired AS (
+       SELECT id FROM workflows
+        WHERE status = 'running' AND lease_expires_at < ?3
+        ORDER BY lease_expires_at
+        LIMIT ?4),
+     due AS (
+       SELECT id FROM workflows
+        WHERE status = 'pending' AND run_after <= ?3
+        ORDER BY run_after
+        LIMIT ?4)
 UPDATE workflows
    SET status = 'running',
        lease_owner = ?1,
@@ -55,12 +74,7 @@ UPDATE workflows
        attempt = attempt + 1,
        started_at = ?3,
        updated_at = ?3
- WHERE id IN (
-       SELECT id FROM workflows
-        WHERE (status = 'pending' AND run_after <= ?3)
-           OR (status = 'running' AND lease_expires_at < ?3)
-        ORDER BY run_after
-        LIMIT ?4)
+ WHERE id IN (SELECT id FROM expired UNION ALL SELECT id FROM due LIMIT ?4)
 RETURNING *"#;
 
 /// Claims up to `limit` due workflows for `owner`.

@@ -96,7 +96,9 @@ impl Worker {
             }
             drop(permits);
 
-            if last_sweep.elapsed() >= cfg.poll_interval {
+            // Expiry needs no precision beyond seconds; sweeping on every
+            // poll would cost a query per poll for a rarely used feature.
+            if last_sweep.elapsed() >= (cfg.poll_interval * 5).max(Duration::from_secs(1)) {
                 last_sweep = tokio::time::Instant::now();
                 self.sweep_expired_approvals().await;
             }
