@@ -272,3 +272,56 @@ async fn an_experiment_defined_in_yaml_runs_from_the_command_line() {
         "{stderr}"
     );
 }
+
+both_backends! {
+    async fn failed_runs_are_recorded_and_left_out_of_the_analysis(backend: Backend) {
+        // Drafts for the storm brief at top_p 0.9 are refused by the model.
+        let llm = FakeLlm::start(|req, _| {
+            let storm = req["messages"].to_string().contains("storm");
+            let drafting = req.get("response_format").is_none();
+            if drafting && storm && (req["top_p"].as_f64().unwrap_or(1.0) - 0.9).abs() < 1e-6 {
+                Reply::status(400)
+            } else {
+                scripted(req)
+            }
+        })
+        .await;
+        let base = llm.base_url();
+        let app = TestApp::spawn_with(
+            backend,
+            move |c| {
+                c.llm.base_url = Some(base);
+                c.llm.max_retries = 0;
+            },
+            Default::default(),
+        )
+        .await;
+        let input = json!({
+            "factors": {
+                "temperature": [{ "temperature": 0.3 }, { "temperature": 1.0 }],
+                "prompt": [{ "system_prompt": "novelist" }, { "system_prompt": "minimalist" }],
+                "top_p": [{ "top_p": 0.9 }, { "top_p": 1.0 }]
+            },
+            "control": false,
+            "briefs": [{ "prompt": "A calm morning." }, { "prompt": "The storm reaches the island." }]
+        });
+        let run = app
+            .gql_ok(RUN, json!({ "input": { "type": "run_experiment", "input": input, "wait": true, "waitTimeoutMs": 60000 } }))
+            .await;
+        assert_eq!(run["runWorkflow"]["workflow"]["status"], "COMPLETED", "{run}");
+        let id = run["runWorkflow"]["workflow"]["id"].clone();
+        let data = app
+            .gql_ok("query($id: ID!) { experiment(id: $id) { array failedRuns summary runs { row brief score error } anova { observations } } }", json!({ "id": id }))
+            .await;
+        let e = &data["experiment"];
+        assert_eq!(e["array"], "L4(2^3)");
+        assert_eq!(e["failedRuns"], 2, "two rows use top_p 0.9, one storm brief each");
+        let failed: Vec<&Value> = e["runs"].as_array().unwrap().iter().filter(|r| !r["error"].is_null()).collect();
+        assert_eq!(failed.len(), 2);
+        assert!(failed.iter().all(|r| r["score"].is_null() && r["brief"] == 1));
+        assert!(failed[0]["error"].as_str().unwrap().contains("400"));
+        assert_eq!(e["anova"]["observations"], 6, "8 drafts, 2 failed: 6 observations analysed");
+        assert!(e["summary"].as_str().unwrap().contains("2 failed and were left out of the analysis"), "{}", e["summary"]);
+        app.stop().await;
+    }
+}
