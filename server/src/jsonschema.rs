@@ -591,7 +591,11 @@ fn gen_string(map: &Map<String, Value>, seed: u64) -> String {
         return String::new();
     }
     let mut state = mix(seed);
-    let target = floor + (state % (upper - floor + 1) as u64) as usize;
+    // Aim short (a phrase, not a page) unless `minLength` asks for more:
+    // examples are read by people, and a generous `maxLength` is a limit,
+    // not a wish.
+    let aim = upper.min(min.max(80));
+    let target = floor + (state % (aim - floor + 1) as u64) as usize;
     // Whole words while they fit; a word is cut only when nothing else
     // reaches `min`.
     let mut text = String::new();
