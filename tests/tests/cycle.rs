@@ -196,3 +196,21 @@ both_backends! {
         app.stop().await;
     }
 }
+
+both_backends! {
+    async fn workflow_events_push_each_status_change(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let mut events = app
+            .subscribe("subscription { workflowEvents(type: \"generate_draft\") { kind workflow { id status } } }", json!({}))
+            .await;
+        let run = app.run_workflow("generate_draft", json!({ "prompt": "p" }), false).await;
+        let id = run["workflow"]["id"].as_str().unwrap();
+        let first = events.next(T).await.expect("created pushed");
+        assert_eq!(first["workflowEvents"]["kind"], "CREATED");
+        assert_eq!(first["workflowEvents"]["workflow"]["id"], id);
+        let done = events.next(T).await.expect("completion pushed");
+        assert_eq!(done["workflowEvents"]["kind"], "COMPLETED");
+        assert_eq!(done["workflowEvents"]["workflow"]["status"], "COMPLETED");
+        app.stop().await;
+    }
+}

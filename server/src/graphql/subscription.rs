@@ -14,7 +14,9 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::error::parse_id;
 use super::state;
-use super::types::{Approval, ApprovalEvent, ApprovalEventKind, Workflow};
+use super::types::{
+    Approval, ApprovalEvent, ApprovalEventKind, Workflow, WorkflowEvent, WorkflowEventKind,
+};
 use crate::domain::events::{self, Signal, kind};
 use crate::domain::{approvals, workflows};
 use crate::engine::signals::Notice;
@@ -23,6 +25,15 @@ use crate::state::AppState;
 pub struct SubscriptionRoot;
 
 const COMPLETION_KINDS: &[&str] = &[kind::WORKFLOW_COMPLETED, kind::WORKFLOW_FAILED];
+const WORKFLOW_KINDS: &[&str] = &[
+    kind::WORKFLOW_CREATED,
+    kind::WORKFLOW_RETRYING,
+    kind::WORKFLOW_COMPLETED,
+    kind::WORKFLOW_FAILED,
+    kind::WORKFLOW_CANCELLED,
+    kind::WORKFLOW_RETRIED,
+    kind::WORKFLOW_RELEASED,
+];
 const APPROVAL_KINDS: &[&str] = &[
     kind::APPROVAL_CREATED,
     kind::APPROVAL_DECIDED,
@@ -53,6 +64,39 @@ impl SubscriptionRoot {
                 }
                 let w = workflows::get(&state.db, s.workflow_id?).await.ok()??;
                 Some(Workflow(w))
+            }
+        }))
+    }
+
+    /// Every change of a workflow's status that the engine records:
+    /// created, retrying, completed, failed, cancelled, retried, released.
+    /// Filter by type and/or chain. (A claim is not an event; `RUNNING`
+    /// shows on the next read.)
+    async fn workflow_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "type")] workflow_type: Option<String>,
+        chain_id: Option<ID>,
+    ) -> Result<impl Stream<Item = WorkflowEvent> + use<>> {
+        let state = state(ctx).clone();
+        let chain_id = chain_id.map(|c| parse_id("chainId", &c)).transpose()?;
+        let signals = signal_stream(state.clone(), WORKFLOW_KINDS).await?;
+        Ok(signals.filter_map(move |s| {
+            let state = state.clone();
+            let wanted = workflow_type
+                .as_ref()
+                .is_none_or(|t| s.workflow_type.as_ref() == Some(t))
+                && chain_id.is_none_or(|c| s.chain_id == Some(c));
+            async move {
+                if !wanted {
+                    return None;
+                }
+                let kind = WorkflowEventKind::from_kind(&s.kind)?;
+                let w = workflows::get(&state.db, s.workflow_id?).await.ok()??;
+                Some(WorkflowEvent {
+                    kind,
+                    workflow: Workflow(w),
+                })
             }
         }))
     }

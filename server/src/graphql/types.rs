@@ -596,3 +596,42 @@ pub struct BatchDecisionPayload {
     /// How many were decided by this call.
     pub decided: i32,
 }
+
+/// What happened to a workflow.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum WorkflowEventKind {
+    Created,
+    /// An attempt failed; it runs again after its backoff.
+    Retrying,
+    Completed,
+    Failed,
+    Cancelled,
+    /// Made pending again by `retryWorkflow`.
+    Retried,
+    /// Given back by a worker that shut down; pending again.
+    Released,
+}
+
+impl WorkflowEventKind {
+    pub fn from_kind(kind: &str) -> Option<WorkflowEventKind> {
+        use crate::domain::events::kind as k;
+        Some(match kind {
+            k::WORKFLOW_CREATED => WorkflowEventKind::Created,
+            k::WORKFLOW_RETRYING => WorkflowEventKind::Retrying,
+            k::WORKFLOW_COMPLETED => WorkflowEventKind::Completed,
+            k::WORKFLOW_FAILED => WorkflowEventKind::Failed,
+            k::WORKFLOW_CANCELLED => WorkflowEventKind::Cancelled,
+            k::WORKFLOW_RETRIED => WorkflowEventKind::Retried,
+            k::WORKFLOW_RELEASED => WorkflowEventKind::Released,
+            _ => return None,
+        })
+    }
+}
+
+/// Pushed by `workflowEvents`.
+#[derive(SimpleObject)]
+pub struct WorkflowEvent {
+    pub kind: WorkflowEventKind,
+    /// The workflow as it is when the event is delivered.
+    pub workflow: Workflow,
+}
