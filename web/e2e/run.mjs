@@ -1,0 +1,403 @@
+// End-to-end tests of the review app in a real browser against a real
+// `baton serve` (fresh SQLite database, offline model).
+//
+//   npm run e2e            (builds dist/ first, then runs this file)
+//
+// Environment:
+//   BATON_BIN        the baton binary (default ../target/debug/baton; built
+//                    with `cargo build -p baton` when missing)
+//   CHROMIUM         the browser (default /usr/bin/chromium, Debian's package)
+//   E2E_DIRECT=1     load the app from baton itself instead of e2e/serve.mjs
+//                    (once the Rust server serves web/dist)
+//   E2E_ONLY=word    run only the scenarios whose name contains `word`
+//
+// Each scenario saves screenshots to e2e/screenshots/. The last line is
+// "N passed, N failed".
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startStaticProxy } from './serve.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const webDir = path.resolve(here, '..');
+const repoDir = path.resolve(webDir, '..');
+const distDir = path.join(webDir, 'dist');
+const shotsDir = path.join(here, 'screenshots');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const TIMEOUT = 15_000;
+const axePath = path.join(webDir, 'node_modules', 'axe-core', 'axe.min.js');
+
+// ---------- the server under test ----------
+
+function ensureBinary() {
+  const bin = process.env.BATON_BIN ?? path.join(repoDir, 'target', 'debug', 'baton');
+  if (existsSync(bin)) return bin;
+  if (process.env.BATON_BIN) throw new Error(`BATON_BIN=${bin} does not exist`);
+  console.log(`${bin} is missing: cargo build -p baton (this can take a while)`);
+  const r = spawnSync('cargo', ['build', '-p', 'baton'], { cwd: repoDir, stdio: 'inherit' });
+  if (r.status !== 0 || !existsSync(bin)) throw new Error('cargo build -p baton failed');
+  return bin;
+}
+
+async function startBaton(bin, tmp) {
+  const env = { ...process.env };
+  // The offline model, whatever the caller's shell says.
+  for (const k of ['BATON_LLM_BASE_URL', 'BATON_LLM_API_KEY', 'DATABASE_URL']) delete env[k];
+  Object.assign(env, {
+    BATON_DATABASE_URL: `sqlite://${tmp}/baton.db?mode=rwc`,
+    BATON_LISTEN: '127.0.0.1:0',
+    BATON_POLL_MS: '200',
+    BATON_LOG: process.env.BATON_LOG ?? 'warn',
+  });
+  const child = spawn(bin, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr = [];
+  child.stderr.on('data', (d) => stderr.push(d));
+  const lines = createInterface({ input: child.stdout });
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('baton did not print its address within 60 s')), 60_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`baton exited with ${code}:\n${Buffer.concat(stderr).toString()}`));
+    });
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      const m = /baton listening on (http:\/\/\S+)/.exec(line);
+      if (m) resolve(m[1]);
+      else reject(new Error(`unexpected first line from baton: ${line}`));
+    });
+  });
+  lines.on('line', () => {}); // keep draining stdout
+  return {
+    url,
+    logs: () => Buffer.concat(stderr).toString(),
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      }),
+  };
+}
+
+// ---------- helpers ----------
+
+function makeApi(batonUrl) {
+  return async function gql(query, variables = {}) {
+    const res = await fetch(`${batonUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = await res.json();
+    if (body.errors) throw new Error(`GraphQL error: ${JSON.stringify(body.errors)}`);
+    return body.data;
+  };
+}
+
+async function newDraft(gql, prompt) {
+  const data = await gql(
+    `mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { workflow { id status } approval { id } } }`,
+    { input: { type: 'generate_draft', input: { prompt, story_id: 'lighthouse' }, wait: true } },
+  );
+  const approval = data.runWorkflow.approval;
+  if (!approval) throw new Error(`generate_draft opened no approval: ${JSON.stringify(data)}`);
+  return approval.id;
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(`assertion failed: ${message}`);
+}
+
+/**
+ * Runs axe-core (WCAG 2.1 A/AA and best practices) on the page as it is and
+ * fails on any serious or critical violation (contrast, labels, names, …).
+ */
+async function checkA11y(page, where) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: axePath });
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+    });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  if (violations.length) throw new Error(`accessibility problems on ${where}:\n  ${violations.join('\n  ')}`);
+}
+
+// ---------- scenarios ----------
+
+const scenarios = [];
+const scenario = (name, fn) => scenarios.push({ name, fn });
+
+scenario('draft from the form, live queue, keyboard approval, live revision and diff', async (t) => {
+  const ctx = await t.context();
+  const queue = await t.page(ctx, 'queue');
+  await queue.goto(`${t.base}/`);
+  await queue.getByText('No pending approvals').waitFor();
+  await queue.evaluate(() => {
+    window.__sameDocument = true;
+  });
+
+  const form = await t.page(ctx, 'form');
+  await form.goto(`${t.base}/workflows/new`);
+  await form.getByLabel('Workflow type').selectOption('generate_draft');
+  await form.getByRole('button', { name: /Start generate draft/ }).click();
+  await form.getByText('Required.').waitFor();
+  await t.shot(form, '01-start-form-required');
+  await form.getByLabel(/^Prompt/).fill('Mara finds a letter wedged in the lamp room door.');
+  await form.getByLabel(/^Story id/).fill('lighthouse');
+  await form.getByLabel(/^Candidates/).fill('2');
+  await t.shot(form, '02-start-form-filled');
+  await form.getByRole('button', { name: /Start generate draft/ }).click();
+  await form.waitForURL(/\/workflows\/[0-9a-f-]{36}$/);
+  await form.locator('h1 [data-status="COMPLETED"]').waitFor();
+  await form.getByText('Waiting for a reviewer').waitFor();
+  await t.shot(form, '03-workflow-completed');
+
+  // The queue tab got the new approval pushed, without a reload.
+  await queue.bringToFront();
+  const row = queue.locator('tr[data-approval-id]').filter({ hasText: 'Mara finds a letter' });
+  await row.waitFor();
+  assert(await queue.evaluate(() => window.__sameDocument === true), 'the queue page was reloaded');
+  await t.shot(queue, '04-queue-live');
+
+  // Keyboard: select with j/k, open with Enter, feedback with f, Ctrl+Enter approves.
+  await queue.keyboard.press('j');
+  await queue.keyboard.press('k');
+  await queue.keyboard.press('Enter');
+  await queue.waitForURL(/\/approvals\/[0-9a-f-]{36}$/);
+  await queue.getByRole('heading', { name: 'Your decision' }).waitFor();
+  await queue.getByRole('heading', { name: /Rubric/ }).waitFor();
+  await t.shot(queue, '05-review');
+  await queue.keyboard.press('f');
+  await queue.keyboard.type('Let her hesitate before she opens it.');
+  await queue.keyboard.press('Control+Enter');
+  await queue.getByTestId('outcome').getByText('Approved').waitFor();
+  await queue.getByTestId('outcome').getByText('Let her hesitate before she opens it.').waitFor();
+  const next = queue.getByTestId('next-workflow');
+  await next.getByText('apply feedback').waitFor();
+  await queue.locator('[data-testid="next-workflow"][data-status="COMPLETED"]').waitFor();
+  await t.shot(queue, '06-approved-next-completed');
+
+  // Follow to the revision (another round) or the final draft.
+  const review = next.getByRole('link', { name: 'Review the revision' });
+  const final = next.getByRole('link', { name: /final draft|what it produced/ });
+  await review.or(final).first().waitFor();
+  const wentToReview = await review.isVisible();
+  await (wentToReview ? review : final).click();
+  await queue.locator('.diff ins').first().waitFor();
+  await queue.locator('.diff del').first().waitFor();
+  await queue.getByRole('button', { name: /Changes from version 1/ }).waitFor();
+  await t.shot(queue, wentToReview ? '07-revision-diff' : '07-final-draft-diff');
+
+  if (wentToReview) {
+    // The queue (client-side navigation, no reload) holds the revision only.
+    await queue.getByRole('link', { name: 'Queue', exact: true }).first().click();
+    await queue.waitForFunction(() => document.querySelectorAll('tr[data-approval-id]').length === 1);
+    const rows = await queue.locator('tr[data-approval-id] td:nth-child(2)').allTextContents();
+    assert(rows.length === 1 && rows[0] === 'apply feedback', `queue should hold only the revision, got ${rows}`);
+    assert(await queue.evaluate(() => window.__sameDocument === true), 'the app reloaded');
+  }
+
+  // The revision's workflow: facts, chain timeline, model calls.
+  await queue.goto(`${t.base}/workflows?type=apply_feedback`);
+  await queue.locator('tr[data-workflow-id]').first().waitFor();
+  await t.shot(queue, '08-workflows-list');
+  await queue.locator('tr[data-workflow-id] a').first().click();
+  await queue.getByRole('heading', { name: 'Model calls' }).waitFor();
+  await queue.locator('.timeline li').nth(3).waitFor();
+  const timeline = await queue.locator('.timeline li').allTextContents();
+  assert(/generate draft/.test(timeline[0] ?? ''), `timeline starts with generate draft: ${timeline}`);
+  assert(timeline.some((s) => /Approved by anonymous/.test(s)), `timeline shows the decision: ${timeline}`);
+  await t.shot(queue, '09-workflow-detail');
+});
+
+scenario('reject without feedback ends the chain; with feedback starts another round', async (t) => {
+  const first = await newDraft(t.gql, 'The keeper hears a knock during the storm.');
+  const second = await newDraft(t.gql, 'The supply boat arrives a day early.');
+  const ctx = await t.context();
+  const page = await t.page(ctx, 'reviewer');
+
+  await page.goto(`${t.base}/approvals/${first}`);
+  await page.getByRole('heading', { name: 'Your decision' }).waitFor();
+  await page.keyboard.press('r');
+  await page.getByTestId('outcome').getByText('Rejected').waitFor();
+  await page.getByText('Nothing follows this decision: the chain ends here.').waitFor();
+  await t.shot(page, '10-rejected-chain-ends');
+
+  await page.goto(`${t.base}/approvals/${second}`);
+  await page.getByLabel(/Feedback/).fill('Too calm: raise the stakes.');
+  await page.getByRole('button', { name: /Reject/ }).click();
+  await page.getByTestId('outcome').getByText('Rejected').waitFor();
+  await page.locator('[data-testid="next-workflow"][data-status="COMPLETED"]').waitFor();
+  await page.getByTestId('next-workflow').getByRole('link', { name: 'Review the revision' }).waitFor();
+  await t.shot(page, '11-rejected-with-feedback');
+});
+
+scenario('a second reviewer deciding first shows the conflict notice', async (t) => {
+  const id = await newDraft(t.gql, 'Two keepers, one lamp.');
+  const alice = await t.page(await t.context(), 'alice');
+  const bob = await t.page(await t.context(), 'bob');
+  await alice.goto(`${t.base}/approvals/${id}`);
+  await bob.goto(`${t.base}/approvals/${id}`);
+  await alice.getByRole('heading', { name: 'Your decision' }).waitFor();
+  await bob.getByRole('heading', { name: 'Your decision' }).waitFor();
+
+  await bob.getByLabel(/Feedback/).fill('Bob got here first.');
+  await bob.getByRole('button', { name: /Approve/ }).click();
+  await bob.getByTestId('outcome').getByText('Approved').waitFor();
+
+  await alice.bringToFront();
+  await alice.keyboard.press('a');
+  await alice.getByText('Someone else decided this approval first.').waitFor();
+  await alice.getByTestId('outcome').getByText('Bob got here first.').waitFor();
+  assert((await alice.getByRole('button', { name: /Approve/ }).count()) === 0, 'the decision form is gone');
+  await t.shot(alice, '12-conflict');
+});
+
+scenario('phone width, not-found pages, unknown routes and the shortcut help', async (t) => {
+  const id = await newDraft(t.gql, 'A gull steals the letter.');
+  const ctx = await t.context({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const phone = await t.page(ctx, 'phone');
+  await phone.goto(`${t.base}/`);
+  await phone.locator(`tr[data-approval-id="${id}"]`).waitFor();
+  await t.shot(phone, '13-phone-queue');
+  await phone.goto(`${t.base}/approvals/${id}`);
+  await phone.getByRole('heading', { name: 'Your decision' }).waitFor();
+  await t.shot(phone, '14-phone-review', { fullPage: true });
+  await phone.goto(`${t.base}/workflows/new`);
+  await phone.getByLabel(/^Prompt/).waitFor();
+  await t.shot(phone, '15-phone-start');
+
+  const desk = await t.page(await t.context(), 'desk');
+  await desk.goto(`${t.base}/approvals/00000000-0000-7000-8000-000000000000`);
+  await desk.getByRole('heading', { name: 'Approval not found' }).waitFor();
+  await t.shot(desk, '16-approval-not-found');
+  await desk.goto(`${t.base}/workflows/not-a-uuid`);
+  await desk.getByRole('heading', { name: 'Workflow not found' }).waitFor();
+  await desk.goto(`${t.base}/no/such/page`);
+  await desk.getByRole('heading', { name: 'Page not found' }).waitFor();
+  await desk.goto(`${t.base}/`);
+  await desk.locator('tr[data-approval-id]').first().waitFor();
+  await desk.keyboard.press('?');
+  await desk.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
+  await t.shot(desk, '17-shortcuts');
+  await desk.keyboard.press('Escape');
+  await desk.getByRole('dialog').waitFor({ state: 'detached' });
+});
+
+// ---------- runner ----------
+
+async function main() {
+  const only = process.env.E2E_ONLY;
+  const chosen = only ? scenarios.filter((s) => s.name.includes(only)) : scenarios;
+  if (!existsSync(path.join(distDir, 'index.html'))) throw new Error('dist/index.html is missing: run npm run build');
+  if (!existsSync(chromiumPath)) {
+    throw new Error(`${chromiumPath} is missing: apt-get install -y chromium (never a browser download via npm)`);
+  }
+  const bin = ensureBinary();
+  mkdirSync(shotsDir, { recursive: true });
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'baton-e2e-'));
+  let baton;
+  let proxy;
+  let browser;
+  let passed = 0;
+  let failed = 0;
+  try {
+    baton = await startBaton(bin, tmp);
+    let base = baton.url;
+    if (process.env.E2E_DIRECT !== '1') {
+      proxy = await startStaticProxy({ distDir, upstream: baton.url });
+      base = proxy.url;
+    }
+    console.log(`baton at ${baton.url}, app at ${base}, database in ${tmp}`);
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: [
+        '--no-sandbox',
+        '--headless',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    const gql = makeApi(baton.url);
+
+    for (const s of chosen) {
+      const contexts = [];
+      const consoleErrors = [];
+      let lastPage;
+      const t = {
+        base,
+        gql,
+        async context(options = {}) {
+          const c = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+          c.setDefaultTimeout(TIMEOUT);
+          contexts.push(c);
+          return c;
+        },
+        async page(ctx, label) {
+          const p = await ctx.newPage();
+          p.on('console', (m) => {
+            if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(`[${label}] console.${m.type()}: ${m.text()}`);
+          });
+          p.on('pageerror', (e) => consoleErrors.push(`[${label}] page error: ${e.message}`));
+          lastPage = p;
+          return p;
+        },
+        async shot(p, name, options = {}) {
+          await p.evaluate(() => document.fonts.ready);
+          await p.screenshot({ path: path.join(shotsDir, `${name}.png`), fullPage: options.fullPage ?? true });
+          await checkA11y(p, name);
+        },
+      };
+      const started = Date.now();
+      try {
+        await s.fn(t);
+        if (consoleErrors.length) throw new Error(`console errors:\n  ${consoleErrors.join('\n  ')}`);
+        passed++;
+        console.log(`ok    ${s.name} (${Date.now() - started} ms)`);
+      } catch (e) {
+        failed++;
+        console.log(`FAIL  ${s.name}\n      ${String(e?.stack ?? e).split('\n').join('\n      ')}`);
+        if (consoleErrors.length) console.log(`      console: ${consoleErrors.join(' | ')}`);
+        if (lastPage) {
+          const name = `FAILED-${s.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`;
+          await lastPage.screenshot({ path: path.join(shotsDir, name), fullPage: true }).catch(() => {});
+        }
+      } finally {
+        for (const c of contexts) await c.close().catch(() => {});
+      }
+    }
+  } finally {
+    await browser?.close().catch(() => {});
+    await proxy?.close();
+    if (baton) {
+      if (failed) writeFileSync(path.join(shotsDir, 'baton.log'), baton.logs());
+      await baton.stop();
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  console.log(`screenshots in ${path.relative(process.cwd(), shotsDir) || shotsDir}`);
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  },
+);

@@ -1,0 +1,69 @@
+import { CombinedError } from '@urql/core';
+import { GraphQLError } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { CODE_TABLE, hasProblem, problemsOf, splitFieldErrors } from './errors';
+
+const gqlError = (message: string, extensions: Record<string, unknown>) =>
+  new CombinedError({ graphQLErrors: [new GraphQLError(message, { extensions })] });
+
+describe('problemsOf', () => {
+  it.each([
+    ['NOT_FOUND', 'not-found'],
+    ['CONFLICT', 'conflict'],
+    ['BAD_USER_INPUT', 'bad-input'],
+    ['UNAUTHENTICATED', 'unauthenticated'],
+    ['FORBIDDEN', 'forbidden'],
+    ['INTERNAL_SERVER_ERROR', 'internal'],
+    ['GRAPHQL_VALIDATION_FAILED', 'out-of-date'],
+    ['SOMETHING_NEW', 'unknown'],
+  ])('maps %s to %s', (code, kind) => {
+    const [p] = problemsOf(gqlError('msg', { code }));
+    expect(p?.kind).toBe(kind);
+    expect(p?.message).toBe('msg');
+  });
+
+  it('covers every code of the server table', () => {
+    expect(Object.keys(CODE_TABLE).sort()).toEqual(
+      ['BAD_USER_INPUT', 'CONFLICT', 'FORBIDDEN', 'GRAPHQL_VALIDATION_FAILED', 'INTERNAL_SERVER_ERROR', 'NOT_FOUND', 'UNAUTHENTICATED'].sort(),
+    );
+  });
+
+  it('keeps the field of a bad input', () => {
+    const [p] = problemsOf(gqlError('input.prompt: too short', { code: 'BAD_USER_INPUT', field: 'input.prompt' }));
+    expect(p).toMatchObject({ kind: 'bad-input', field: 'input.prompt' });
+  });
+
+  it('reports network errors', () => {
+    const [p] = problemsOf(new CombinedError({ networkError: new Error('Failed to fetch') }));
+    expect(p?.kind).toBe('network');
+    expect(p?.message).toMatch(/Failed to fetch/);
+  });
+
+  it('answers nothing for no error', () => {
+    expect(problemsOf(undefined)).toEqual([]);
+    expect(hasProblem(null, 'conflict')).toBe(false);
+  });
+
+  it('tells a conflict apart', () => {
+    expect(hasProblem(gqlError('already approved', { code: 'CONFLICT' }), 'conflict')).toBe(true);
+  });
+});
+
+describe('splitFieldErrors', () => {
+  it('puts known fields next to their input, without the path prefix, and keeps the rest', () => {
+    const problems = problemsOf(
+      new CombinedError({
+        graphQLErrors: [
+          new GraphQLError('input.prompt: must be at least 1 character long, not 0', {
+            extensions: { code: 'BAD_USER_INPUT', field: 'input.prompt' },
+          }),
+          new GraphQLError('input.other: nope', { extensions: { code: 'BAD_USER_INPUT', field: 'input.other' } }),
+          new GraphQLError('internal error (id 7)', { extensions: { code: 'INTERNAL_SERVER_ERROR' } }),
+        ],
+      }),
+    );
+    const { fields, rest } = splitFieldErrors(problems, (f) => (f === 'input.prompt' ? 'prompt' : undefined));
+    expect(fields).toEqual({ prompt: 'Must be at least 1 character long, not 0' });
+    expect(rest.map((p) => p.kind)).toEqual(['bad-input', 'internal']);
+  });
+});

@@ -1,0 +1,104 @@
+// The one place that maps the server's `extensions.code` to what the user
+// sees. Pages never look at codes themselves: they ask for the problems of
+// an error and render them with <ProblemNotice>, <NotFound> or field errors.
+//
+// The codes are the server's closed table (README, "Errors").
+
+import type { CombinedError } from '@urql/core';
+
+export type ProblemKind =
+  | 'not-found'
+  | 'conflict'
+  | 'bad-input'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'internal'
+  | 'out-of-date'
+  | 'network'
+  | 'unknown';
+
+export interface Problem {
+  kind: ProblemKind;
+  /** A short heading a person can act on. */
+  title: string;
+  /** The server's message (already written for people), or ours. */
+  message: string;
+  /** For `bad-input`: the offending field as the server names it, e.g. `input.prompt`. */
+  field?: string;
+}
+
+/** The closed table: server code → kind and heading. */
+export const CODE_TABLE: Record<string, { kind: ProblemKind; title: string }> = {
+  NOT_FOUND: { kind: 'not-found', title: 'Not found' },
+  CONFLICT: { kind: 'conflict', title: 'Someone else got there first' },
+  BAD_USER_INPUT: { kind: 'bad-input', title: 'Please check the input' },
+  UNAUTHENTICATED: { kind: 'unauthenticated', title: 'Sign-in required' },
+  FORBIDDEN: { kind: 'forbidden', title: 'Not allowed' },
+  INTERNAL_SERVER_ERROR: { kind: 'internal', title: 'The server hit an error' },
+  GRAPHQL_VALIDATION_FAILED: {
+    kind: 'out-of-date',
+    title: 'This app is out of date with the server; reload the page',
+  },
+};
+
+interface ErrorLike {
+  message: string;
+  extensions?: Readonly<Record<string, unknown>> | undefined;
+}
+
+export function problemOfGraphQLError(e: ErrorLike): Problem {
+  const code = e.extensions?.code;
+  const entry = typeof code === 'string' ? CODE_TABLE[code] : undefined;
+  const problem: Problem = {
+    kind: entry?.kind ?? 'unknown',
+    title: entry?.title ?? 'Something went wrong',
+    message: e.message,
+  };
+  const field = e.extensions?.field;
+  if (typeof field === 'string') problem.field = field;
+  return problem;
+}
+
+/** Every problem an urql error carries, GraphQL errors first. */
+export function problemsOf(error: CombinedError | undefined | null): Problem[] {
+  if (!error) return [];
+  const problems = error.graphQLErrors.map(problemOfGraphQLError);
+  if (error.networkError) {
+    problems.push({
+      kind: 'network',
+      title: 'Cannot reach the server',
+      message: `${error.networkError.message}. Check the connection; the page retries when you reload or act again.`,
+    });
+  }
+  if (problems.length === 0) {
+    problems.push({ kind: 'unknown', title: 'Something went wrong', message: error.message });
+  }
+  return problems;
+}
+
+export function hasProblem(error: CombinedError | undefined | null, kind: ProblemKind): boolean {
+  return problemsOf(error).some((p) => p.kind === kind);
+}
+
+/**
+ * Splits problems into messages for form fields and the rest.
+ * `fieldOf` maps the server's field name (e.g. `input.prompt`) to a form
+ * field, or returns undefined when the form has no such field.
+ */
+export function splitFieldErrors(
+  problems: Problem[],
+  fieldOf: (serverField: string) => string | undefined,
+): { fields: Record<string, string>; rest: Problem[] } {
+  const fields: Record<string, string> = {};
+  const rest: Problem[] = [];
+  for (const p of problems) {
+    const name = p.kind === 'bad-input' && p.field !== undefined ? fieldOf(p.field) : undefined;
+    if (name !== undefined) {
+      // The server prefixes its message with the field ("input.prompt: …").
+      const prefix = `${p.field ?? ''}: `;
+      const text = p.message.startsWith(prefix) ? p.message.slice(prefix.length) : p.message;
+      fields[name] = text.charAt(0).toUpperCase() + text.slice(1);
+    } else rest.push(p);
+  }
+  return { fields, rest };
+}

@@ -1,0 +1,16 @@
+import type { WorkflowStatus } from '../gql/graphql';
+
+/** Every status, in life order (the filter's options). */
+export const WORKFLOW_STATUSES: readonly WorkflowStatus[] = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'];
+
+export function isWorkflowStatus(s: string | null): s is WorkflowStatus {
+  return s !== null && (WORKFLOW_STATUSES as readonly string[]).includes(s);
+}
+
+/** Still moving: worth polling for RUNNING and retries, which are not pushed. */
+export function isActive(s: WorkflowStatus): boolean {
+  return s === 'PENDING' || s === 'RUNNING';
+}
+
+export const canRetry = (s: WorkflowStatus): boolean => s === 'FAILED' || s === 'CANCELLED';
+export const canCancel = isActive;
