@@ -78,13 +78,19 @@ impl Workflow for DeployConfig {
         &self,
         txn: &DatabaseTransaction,
         stamp: &Stamp,
-        _workflow: &workflow::Model,
+        workflow: &workflow::Model,
         output: &Value,
     ) -> Result<Vec<Signal>, AppError> {
         let uuid = |k: &str| str_field(output, k).and_then(|s| s.parse::<Uuid>().ok());
+        // Deployed by whoever started this run: the reviewer who approved
+        // the experiment, not the worker that happened to run it.
+        let stamp = Stamp {
+            actor: workflow.created_by.clone(),
+            ..stamp.clone()
+        };
         let (_, signal) = deployments::activate(
             txn,
-            stamp,
+            &stamp,
             NewDeployment {
                 id: uuid("deployment_id"),
                 target: str_field(output, "target")
