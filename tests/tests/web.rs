@@ -99,6 +99,8 @@ both_backends! {
             let run = app.run_workflow("generate_draft", json!({ "prompt": format!("p{i}"), "candidates": 1 }), true).await;
             ids.push(run["approval"]["id"].as_str().unwrap().to_string());
         }
+        let counts = app.gql_ok("{ pendingApprovalCounts { artifactType count } }", json!({})).await;
+        assert_eq!(counts["pendingApprovalCounts"], json!([{ "artifactType": "draft", "count": 3 }]));
         // Someone decides the second one first.
         assert!(app.approve(&ids[1], None).await.get("errors").is_none());
         let missing = uuid::Uuid::now_v7().to_string();

@@ -366,3 +366,21 @@ pub async fn list(
         id: a.id,
     }))
 }
+
+/// Pending approvals per artifact type, most first (the queue's filter and
+/// its counts).
+pub async fn pending_counts(conn: &impl ConnectionTrait) -> AppResult<Vec<(String, i64)>> {
+    use sea_orm::sea_query::Expr as E;
+    let rows: Vec<(String, i64)> = approval::Entity::find()
+        .select_only()
+        .column(approval::Column::ArtifactType)
+        .column_as(E::col(approval::Column::Id).count(), "n")
+        .filter(approval::Column::Status.eq(ApprovalStatus::Pending))
+        .group_by(approval::Column::ArtifactType)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut rows = rows;
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(rows)
+}

@@ -6,8 +6,8 @@ use super::error::parse_id;
 use super::experiment::Experiment;
 use super::state;
 use super::types::{
-    Approval, ApprovalConnection, ApprovalFilter, Artifact, Deployment, DeploymentConnection,
-    Workflow, WorkflowConnection, WorkflowFilter, WorkflowType,
+    Approval, ApprovalConnection, ApprovalFilter, Artifact, ArtifactTypeCount, Deployment,
+    DeploymentConnection, Workflow, WorkflowConnection, WorkflowFilter, WorkflowType,
 };
 use crate::domain::page::{Order, PageRequest};
 use crate::domain::{approvals, artifacts, deployments, workflows};
@@ -93,6 +93,18 @@ impl QueryRoot {
         Ok(approvals::list(&state(ctx).db, &filter, &page)
             .await?
             .into())
+    }
+
+    /// How many approvals are pending, per artifact type (most first).
+    async fn pending_approval_counts(&self, ctx: &Context<'_>) -> Result<Vec<ArtifactTypeCount>> {
+        Ok(approvals::pending_counts(&state(ctx).db)
+            .await?
+            .into_iter()
+            .map(|(artifact_type, n)| ArtifactTypeCount {
+                artifact_type,
+                count: i32::try_from(n).unwrap_or(i32::MAX),
+            })
+            .collect())
     }
 
     /// One artifact by id; null when there is none.

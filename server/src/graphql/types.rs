@@ -635,3 +635,10 @@ pub struct WorkflowEvent {
     /// The workflow as it is when the event is delivered.
     pub workflow: Workflow,
 }
+
+/// A number of pending approvals of one artifact type.
+#[derive(SimpleObject)]
+pub struct ArtifactTypeCount {
+    pub artifact_type: String,
+    pub count: i32,
+}
