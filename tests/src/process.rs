@@ -75,16 +75,7 @@ impl ServerProcess {
 
     /// SIGTERM, then wait for a clean exit.
     pub async fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().expect("running child");
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .expect("send SIGTERM");
-        assert!(status.success());
-        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .expect("baton exited within 30 s of SIGTERM")
-            .expect("wait for baton")
+        sigterm_and_wait(&mut self.child).await
     }
 }
 
@@ -115,15 +106,20 @@ impl WorkerProcess {
 
     /// SIGTERM, then wait for a clean exit.
     pub async fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().expect("running child");
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .expect("send SIGTERM");
-        assert!(status.success());
-        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .expect("baton worker exited within 30 s of SIGTERM")
-            .expect("wait for baton worker")
+        sigterm_and_wait(&mut self.child).await
     }
+}
+
+/// Sends SIGTERM and waits (at most 30 s) for the process to exit.
+async fn sigterm_and_wait(child: &mut Child) -> std::process::ExitStatus {
+    let pid = child.id().expect("running child");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("send SIGTERM");
+    assert!(status.success());
+    tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("baton exited within 30 s of SIGTERM")
+        .expect("wait for baton")
 }

@@ -49,23 +49,8 @@ impl SubscriptionRoot {
         #[graphql(name = "type")] workflow_type: Option<String>,
         chain_id: Option<ID>,
     ) -> Result<impl Stream<Item = Workflow> + use<>> {
-        let state = state(ctx).clone();
-        let chain_id = chain_id.map(|c| parse_id("chainId", &c)).transpose()?;
-        let signals = signal_stream(state.clone(), COMPLETION_KINDS).await?;
-        Ok(signals.filter_map(move |s| {
-            let state = state.clone();
-            let wanted = workflow_type
-                .as_ref()
-                .is_none_or(|t| s.workflow_type.as_ref() == Some(t))
-                && chain_id.is_none_or(|c| s.chain_id == Some(c));
-            async move {
-                if !wanted {
-                    return None;
-                }
-                let w = workflows::get(&state.db, s.workflow_id?).await.ok()??;
-                Some(Workflow(w))
-            }
-        }))
+        let events = workflow_stream(ctx, COMPLETION_KINDS, workflow_type, chain_id).await?;
+        Ok(events.map(|e| e.workflow))
     }
 
     /// Every change of a workflow's status that the engine records:
@@ -78,27 +63,7 @@ impl SubscriptionRoot {
         #[graphql(name = "type")] workflow_type: Option<String>,
         chain_id: Option<ID>,
     ) -> Result<impl Stream<Item = WorkflowEvent> + use<>> {
-        let state = state(ctx).clone();
-        let chain_id = chain_id.map(|c| parse_id("chainId", &c)).transpose()?;
-        let signals = signal_stream(state.clone(), WORKFLOW_KINDS).await?;
-        Ok(signals.filter_map(move |s| {
-            let state = state.clone();
-            let wanted = workflow_type
-                .as_ref()
-                .is_none_or(|t| s.workflow_type.as_ref() == Some(t))
-                && chain_id.is_none_or(|c| s.chain_id == Some(c));
-            async move {
-                if !wanted {
-                    return None;
-                }
-                let kind = WorkflowEventKind::from_kind(&s.kind)?;
-                let w = workflows::get(&state.db, s.workflow_id?).await.ok()??;
-                Some(WorkflowEvent {
-                    kind,
-                    workflow: Workflow(w),
-                })
-            }
-        }))
+        workflow_stream(ctx, WORKFLOW_KINDS, workflow_type, chain_id).await
     }
 
     /// Approvals created, decided or expired.
@@ -124,6 +89,37 @@ impl SubscriptionRoot {
             }
         }))
     }
+}
+
+/// Workflow events of `kinds`, filtered by type and chain, each with the
+/// workflow as it is when delivered.
+async fn workflow_stream(
+    ctx: &Context<'_>,
+    kinds: &'static [&'static str],
+    workflow_type: Option<String>,
+    chain_id: Option<ID>,
+) -> Result<impl Stream<Item = WorkflowEvent> + use<>> {
+    let state = state(ctx).clone();
+    let chain_id = chain_id.map(|c| parse_id("chainId", &c)).transpose()?;
+    let signals = signal_stream(state.clone(), kinds).await?;
+    Ok(signals.filter_map(move |s| {
+        let state = state.clone();
+        let wanted = workflow_type
+            .as_ref()
+            .is_none_or(|t| s.workflow_type.as_ref() == Some(t))
+            && chain_id.is_none_or(|c| s.chain_id == Some(c));
+        async move {
+            if !wanted {
+                return None;
+            }
+            let kind = WorkflowEventKind::from_kind(&s.kind)?;
+            let w = workflows::get(&state.db, s.workflow_id?).await.ok()??;
+            Some(WorkflowEvent {
+                kind,
+                workflow: Workflow(w),
+            })
+        }
+    }))
 }
 
 /// Per-subscriber state: where we are in the events table, what we have
