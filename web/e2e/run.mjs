@@ -1,5 +1,7 @@
 // End-to-end tests of the review app in a real browser against a real
-// `baton serve` (fresh SQLite database, offline model).
+// `baton serve` (fresh SQLite database, offline model). Baton serves the
+// built app itself (BATON_WEB_DIR=web/dist) next to /graphql, so the
+// browser loads everything from baton's address, as in production.
 //
 //   npm run e2e            (builds dist/ first, then runs this file)
 //
@@ -7,8 +9,6 @@
 //   BATON_BIN        the baton binary (default ../target/debug/baton; built
 //                    with `cargo build -p baton` when missing)
 //   CHROMIUM         the browser (default /usr/bin/chromium, Debian's package)
-//   E2E_DIRECT=1     load the app from baton itself instead of e2e/serve.mjs
-//                    (once the Rust server serves web/dist)
 //   E2E_ONLY=word    run only the scenarios whose name contains `word`
 //
 // Each scenario saves screenshots to e2e/screenshots/. The last line is
@@ -21,7 +21,6 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startStaticProxy } from './serve.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const webDir = path.resolve(here, '..');
@@ -51,6 +50,7 @@ async function startBaton(bin, tmp) {
   Object.assign(env, {
     BATON_DATABASE_URL: `sqlite://${tmp}/baton.db?mode=rwc`,
     BATON_LISTEN: '127.0.0.1:0',
+    BATON_WEB_DIR: distDir,
     BATON_POLL_MS: '200',
     BATON_LOG: process.env.BATON_LOG ?? 'warn',
   });
@@ -83,6 +83,17 @@ async function startBaton(bin, tmp) {
         setTimeout(() => child.kill('SIGKILL'), 5000).unref();
       }),
   };
+}
+
+/** Baton must answer the app for `/` and for a client route (index.html fallback). */
+async function checkServesApp(base) {
+  for (const route of ['/', '/workflows/some-client-route']) {
+    const res = await fetch(`${base}${route}`);
+    const body = await res.text();
+    if (!res.ok || !body.includes('<div id="root">')) {
+      throw new Error(`baton does not serve the app at ${route} (HTTP ${res.status}); is BATON_WEB_DIR honoured?`);
+    }
+  }
 }
 
 // ---------- helpers ----------
@@ -201,7 +212,7 @@ scenario('draft from the form, live queue, keyboard approval, live revision and 
     // The queue (client-side navigation, no reload) holds the revision only.
     await queue.getByRole('link', { name: 'Queue', exact: true }).first().click();
     await queue.waitForFunction(() => document.querySelectorAll('tr[data-approval-id]').length === 1);
-    const rows = await queue.locator('tr[data-approval-id] td:nth-child(2)').allTextContents();
+    const rows = await queue.locator('tr[data-approval-id] td.workflow-type').allTextContents();
     assert(rows.length === 1 && rows[0] === 'apply feedback', `queue should hold only the revision, got ${rows}`);
     assert(await queue.evaluate(() => window.__sameDocument === true), 'the app reloaded');
   }
@@ -293,6 +304,213 @@ scenario('phone width, not-found pages, unknown routes and the shortcut help', a
   await desk.getByRole('dialog').waitFor({ state: 'detached' });
 });
 
+scenario('batch approve two drafts from the queue; the workflows list follows live', async (t) => {
+  const one = await newDraft(t.gql, 'The lamp goes out at midnight.');
+  const two = await newDraft(t.gql, 'A letter arrives with no stamp.');
+  const ctx = await t.context();
+  // A workflows tab that must show the follow-ups arrive and finish, pushed.
+  const list = await t.page(ctx, 'workflows');
+  await list.goto(`${t.base}/workflows?type=apply_feedback`);
+  await list.getByRole('heading', { name: 'Workflows' }).waitFor();
+  await list.locator('tr[data-workflow-id], .empty').first().waitFor();
+  await list.evaluate(() => {
+    window.__sameDocument = true;
+  });
+
+  const page = await t.page(ctx, 'batch');
+  await page.goto(`${t.base}/`);
+  const rowOne = page.locator(`tr[data-approval-id="${one}"]`);
+  const rowTwo = page.locator(`tr[data-approval-id="${two}"]`);
+  await rowOne.waitFor();
+  await rowTwo.waitFor();
+  // x toggles the focused row; a click checks the other.
+  await rowOne.getByRole('link').focus();
+  await page.keyboard.press('x');
+  assert(await rowOne.getByRole('checkbox').isChecked(), 'x checks the focused row');
+  await rowTwo.getByRole('checkbox').check();
+  await page.getByText('2 selected', { exact: true }).waitFor();
+  await page.getByLabel('Feedback for every selected approval (optional)').fill('Both read well; tighten the endings.');
+  await t.shot(page, '18-queue-batch-selected');
+
+  await page.getByRole('button', { name: 'Approve 2 selected' }).click();
+  const result = page.getByTestId('batch-result');
+  await result.getByRole('heading', { name: 'Approved all 2.' }).waitFor();
+  await rowOne.waitFor({ state: 'detached' });
+  await rowTwo.waitFor({ state: 'detached' });
+  const approved = result.locator('li[data-outcome="approved"]');
+  assert((await approved.count()) === 2, 'two approvals reported as approved');
+  const started = await result.getByRole('link', { name: 'apply feedback' }).evaluateAll((as) =>
+    as.map((a) => a.getAttribute('href')),
+  );
+  assert(started.length === 2, `each approval started apply_feedback: ${started}`);
+  await t.shot(page, '19-queue-batch-approved');
+
+  const check = await t.gql(
+    `query($a: ID!, $b: ID!) { a: approval(id: $a) { status feedback } b: approval(id: $b) { status feedback } }`,
+    { a: one, b: two },
+  );
+  for (const k of ['a', 'b']) {
+    assert(check[k].status === 'APPROVED', `${k} approved: ${JSON.stringify(check[k])}`);
+    assert(check[k].feedback === 'Both read well; tighten the endings.', `${k} has the feedback`);
+  }
+
+  // The workflows tab got both follow-ups, created and then completed, by push.
+  await list.bringToFront();
+  for (const href of started) {
+    const id = href.split('/').pop();
+    await list.locator(`tr[data-workflow-id="${id}"] [data-status="COMPLETED"]`).waitFor();
+  }
+  assert(await list.evaluate(() => window.__sameDocument === true), 'the workflows page was reloaded');
+  await t.shot(list, '20-workflows-live');
+});
+
+const EXPERIMENT_INPUT = {
+  factors: {
+    temperature: [{ temperature: 0.3 }, { temperature: 1.0 }],
+    system_prompt: [{ system_prompt: 'novelist' }, { system_prompt: 'minimalist' }],
+    candidates: [{ candidates: 1 }, { candidates: 2 }],
+  },
+  briefs: [{ prompt: 'A quiet breakfast.' }],
+  replicates: 2,
+};
+
+scenario('experiment results: charts and sortable runs; approving deploys; deployments and rollback', async (t) => {
+  const started = await t.gql(
+    `mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { workflow { id status error } approval { id artifactType } } }`,
+    { input: { type: 'run_experiment', input: EXPERIMENT_INPUT, wait: true, waitTimeoutMs: 60000 } },
+  );
+  const experimentId = started.runWorkflow.workflow.id;
+  const approvalId = started.runWorkflow.approval?.id;
+  assert(started.runWorkflow.workflow.status === 'COMPLETED', `run_experiment completed: ${JSON.stringify(started)}`);
+  assert(approvalId && started.runWorkflow.approval.artifactType === 'experiment_results', 'it opened an approval');
+
+  const ctx = await t.context();
+  const page = await t.page(ctx, 'reviewer');
+  await page.goto(`${t.base}/approvals/${approvalId}`);
+  await page.getByRole('heading', { name: 'Your decision' }).waitFor();
+  const view = page.getByTestId('experiment');
+  // The summary comes first.
+  const first = view.locator(':scope > section').first();
+  assert(/L4\(2\^3\)/.test(await first.innerText()), 'the summary is the first section');
+  // A main-effects and an S/N chart per factor, on the same factors.
+  for (const factor of ['candidates', 'system_prompt', 'temperature']) {
+    await view.getByRole('img', { name: `${factor}: mean score by level` }).waitFor();
+    await view.getByRole('img', { name: `${factor}: S/N ratio by level` }).waitFor();
+  }
+  assert((await view.locator('[data-chart="main-effects"] svg circle').count()) === 6, 'two points per factor');
+  // ANOVA: contribution charts (pooled factors marked) and tables.
+  await view.getByRole('img', { name: 'Share of the variation in score, per factor' }).waitFor();
+  await view.getByRole('img', { name: 'Share of the variation in S/N ratio, per factor' }).waitFor();
+  assert((await view.locator('[data-basis="SN_RATIOS"] tr[data-pooled]').count()) >= 1, 'a pooled factor is marked');
+  assert((await view.locator('.chart-bar-pooled').count()) >= 1, 'the pooled bar is drawn as pooled');
+  await view.getByRole('table', { name: /ANOVA of Score/ }).waitFor();
+  // Optimum against production, and what approving does.
+  await view.getByTestId('optimum').getByText('minimalist', { exact: true }).waitFor();
+  assert(/41/.test(await view.getByTestId('control').innerText()), 'the control arm scored 41');
+  await page.getByText(/Approving starts deploy config/).waitFor();
+  const runs = view.getByTestId('runs-table');
+  assert((await runs.locator('tbody tr[data-run]').count()) === 10, '8 design runs and 2 control runs');
+  await t.shot(page, '21-experiment-review');
+
+  // Sort the runs by score, by mouse then by keyboard.
+  const scoreHeader = runs.locator('thead th').filter({ hasText: 'Score' });
+  const scores = () =>
+    runs.locator('tbody tr[data-run] td.score-col').evaluateAll((tds) => tds.map((td) => Number(td.textContent)));
+  await scoreHeader.getByRole('button').click();
+  assert((await scoreHeader.getAttribute('aria-sort')) === 'ascending', 'aria-sort ascending');
+  const up = await scores();
+  assert(up.every((v, i) => i === 0 || up[i - 1] <= v), `ascending scores: ${up}`);
+  await scoreHeader.getByRole('button').focus();
+  await page.keyboard.press('Enter');
+  assert((await scoreHeader.getAttribute('aria-sort')) === 'descending', 'aria-sort descending');
+  const down = await scores();
+  assert(down.every((v, i) => i === 0 || down[i - 1] >= v) && down[0] === 57.5, `descending scores: ${down}`);
+  assert((await runs.locator('thead th[aria-sort]').count()) === 1, 'one sorted column at a time');
+  // Read the best run's draft (loaded on demand).
+  await runs.getByRole('button', { name: /^Read the draft of row 4 replicate 1/ }).click();
+  await runs.locator('.run-draft').getByText(/\[offline model\]/).first().waitFor();
+  await t.shot(page, '22-experiment-runs-sorted');
+
+  // Approve: deploy_config runs and the config goes live.
+  await page.getByRole('button', { name: /Approve and deploy/ }).click();
+  await page.getByTestId('outcome').getByText('Approved').waitFor();
+  const next = page.getByTestId('next-workflow');
+  await next.getByText('deploy config').waitFor();
+  await page.locator('[data-testid="next-workflow"][data-status="COMPLETED"]').waitFor();
+  await next.getByRole('link', { name: 'See deployments' }).click();
+  await page.waitForURL(/\/deployments$/);
+  const active = page.getByTestId('active-deployment');
+  await active.getByText(/"system_prompt": "minimalist"/).waitFor();
+  const rows = page.locator('tr[data-deployment-id]');
+  await rows.first().waitFor();
+  assert((await rows.count()) === 1, 'one deployment so far');
+  const firstId = await rows.first().getAttribute('data-deployment-id');
+  const firstRow = rows.first();
+  assert((await firstRow.getAttribute('data-active')) === 'true', 'it is the active one');
+  assert(
+    (await firstRow.getByRole('link', { name: /Experiment/ }).getAttribute('href')) === `/workflows/${experimentId}`,
+    'links to the experiment',
+  );
+  assert((await firstRow.getByRole('link', { name: 'Approval' }).getAttribute('href')) === `/approvals/${approvalId}`, 'links to the approval');
+  await t.shot(page, '23-deployments');
+
+  // A second deployment, made through the API, arrives without a reload.
+  await page.evaluate(() => {
+    window.__sameDocument = true;
+  });
+  const deployed = await t.gql(
+    `mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { workflow { id status error } } }`,
+    {
+      input: {
+        type: 'deploy_config',
+        input: { target: 'generate_draft', environment: 'production', config: { temperature: 0.9, candidates: 3, system_prompt: 'cinematic' } },
+        wait: true,
+      },
+    },
+  );
+  assert(deployed.runWorkflow.workflow.status === 'COMPLETED', `deploy_config completed: ${JSON.stringify(deployed)}`);
+  await active.getByText(/"system_prompt": "cinematic"/).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-deployment-id]').length === 2);
+  assert(await page.evaluate(() => window.__sameDocument === true), 'the deployments page was reloaded');
+
+  // Roll back to the first from the UI, after confirming.
+  const back = page.locator(`tr[data-deployment-id="${firstId}"]`).getByRole('button', { name: /Roll back/ });
+  await back.click();
+  const dialog = page.getByRole('alertdialog', { name: 'Roll back generate draft in production?' });
+  await dialog.waitFor();
+  await t.shot(page, '24-rollback-confirm', { fullPage: false });
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await back.click();
+  await dialog.getByRole('button', { name: 'Roll back', exact: true }).click();
+  await page.getByTestId('rollback-done').waitFor();
+  await active.getByText(/"system_prompt": "minimalist"/).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-deployment-id]').length === 3);
+  const newest = rows.first();
+  assert((await newest.getAttribute('data-active')) === 'true', 'the rollback is the active deployment');
+  await newest.getByText('Rollback to').waitFor();
+  const now = await t.gql(
+    `{ activeDeployment(target: "generate_draft", environment: "production") { rolledBackFrom config } }`,
+  );
+  assert(now.activeDeployment.rolledBackFrom === firstId, `rolled back from the first: ${JSON.stringify(now)}`);
+  await t.shot(page, '25-rolled-back');
+
+  // The experiment link leads to its workflow, which shows the results too.
+  await page.locator(`tr[data-deployment-id="${firstId}"]`).getByRole('link', { name: /Experiment/ }).click();
+  await page.waitForURL(new RegExp(`/workflows/${experimentId}$`));
+  await page.getByRole('img', { name: 'candidates: mean score by level' }).waitFor();
+
+  // Phone width.
+  const phone = await t.page(await t.context({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }), 'phone');
+  await phone.goto(`${t.base}/approvals/${approvalId}`);
+  await phone.getByTestId('experiment').waitFor();
+  await phone.getByRole('img', { name: 'candidates: mean score by level' }).waitFor();
+  await t.shot(phone, '26-phone-experiment');
+  await phone.goto(`${t.base}/deployments`);
+  await phone.getByTestId('active-deployment').getByText(/minimalist/).waitFor();
+  await t.shot(phone, '27-phone-deployments');
+});
+
 // ---------- runner ----------
 
 async function main() {
@@ -306,18 +524,14 @@ async function main() {
   mkdirSync(shotsDir, { recursive: true });
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'baton-e2e-'));
   let baton;
-  let proxy;
   let browser;
   let passed = 0;
   let failed = 0;
   try {
     baton = await startBaton(bin, tmp);
-    let base = baton.url;
-    if (process.env.E2E_DIRECT !== '1') {
-      proxy = await startStaticProxy({ distDir, upstream: baton.url });
-      base = proxy.url;
-    }
-    console.log(`baton at ${baton.url}, app at ${base}, database in ${tmp}`);
+    const base = baton.url;
+    await checkServesApp(base);
+    console.log(`baton (and the app) at ${base}, database in ${tmp}`);
     browser = await chromium.launch({
       executablePath: chromiumPath,
       args: [
@@ -381,7 +595,6 @@ async function main() {
     }
   } finally {
     await browser?.close().catch(() => {});
-    await proxy?.close();
     if (baton) {
       if (failed) writeFileSync(path.join(shotsDir, 'baton.log'), baton.logs());
       await baton.stop();

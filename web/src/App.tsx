@@ -1,5 +1,6 @@
 import { Layout } from './components/Layout';
 import { NotFound } from './components/Problem';
+import { DeploymentsPage } from './pages/DeploymentsPage';
 import { QueuePage } from './pages/QueuePage';
 import { ReviewPage } from './pages/ReviewPage';
 import { StartWorkflowPage } from './pages/StartWorkflowPage';
@@ -14,6 +15,7 @@ const routes: Route[] = [
   { path: '/workflows', render: () => <WorkflowsPage /> },
   { path: '/workflows/new', render: () => <StartWorkflowPage /> },
   { path: '/workflows/:id', render: () => <WorkflowDetailPage /> },
+  { path: '/deployments', render: () => <DeploymentsPage /> },
 ];
 
 export function App() {

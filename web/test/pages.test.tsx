@@ -5,11 +5,14 @@ import { act, fireEvent, screen, waitFor, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { ArtifactView } from '../src/components/ArtifactView';
+import { DeploymentsPage } from '../src/pages/DeploymentsPage';
 import { QueuePage } from '../src/pages/QueuePage';
 import { ReviewPage } from '../src/pages/ReviewPage';
 import { StartWorkflowPage } from '../src/pages/StartWorkflowPage';
+import { WorkflowsPage } from '../src/pages/WorkflowsPage';
 import { Routes } from '../src/router';
 import { render } from '@testing-library/react';
+import { experimentFixture } from './experimentFixture';
 import { renderWithServer } from './harness';
 
 const T0 = '2026-11-25T10:00:00+00:00';
@@ -288,8 +291,8 @@ describe('ReviewPage', () => {
     const card = await screen.findByTestId('next-workflow');
     expect(card.dataset.status).toBe('PENDING');
 
-    await waitFor(() => expect(h.openSubscriptions()).toContain('ChainCompleted'));
-    act(() => h.push('ChainCompleted', { workflowCompleted: chainWorkflow('wf-2', 'COMPLETED') }));
+    await waitFor(() => expect(h.openSubscriptions()).toContain('ChainEvents'));
+    act(() => h.push('ChainEvents', { workflowEvents: { kind: 'COMPLETED', workflow: chainWorkflow('wf-2', 'COMPLETED') } }));
     await waitFor(() => expect(screen.getByTestId('next-workflow').dataset.status).toBe('COMPLETED'));
     expect(screen.getByRole('link', { name: 'Review the revision' }).getAttribute('href')).toBe('/approvals/ap-2');
   });
@@ -350,5 +353,329 @@ describe('ArtifactView', () => {
     expect(screen.getByText(/"best": \{/)).toBeTruthy();
     expect(screen.getByText(/does not have the usual shape/)).toBeTruthy();
     expect(screen.getByText('null')).toBeTruthy();
+  });
+});
+
+describe('QueuePage batch decisions', () => {
+  it('approves the checked rows with one feedback, and says which did not go through and why', async () => {
+    const user = userEvent.setup();
+    const h = renderWithServer(
+      <QueuePage />,
+      {
+        PendingApprovals: () => ({
+          data: {
+            pendingApprovals: {
+              edges: ['a1', 'a2', 'a3'].map((id, i) => ({ cursor: `c${i}`, node: queueApproval(id, i + 1) })),
+              pageInfo: { hasNextPage: false, endCursor: 'c2' },
+            },
+          },
+        }),
+        ApproveMany: () => ({
+          data: {
+            approveMany: {
+              decided: 1,
+              results: [
+                {
+                  id: 'a1',
+                  ok: true,
+                  error: null,
+                  nextWorkflow: { __typename: 'Workflow', id: 'wf-next', type: 'apply_feedback' },
+                },
+                {
+                  id: 'a2',
+                  ok: false,
+                  error: { code: 'CONFLICT', message: 'approval a2 was already approved by bob' },
+                  nextWorkflow: null,
+                },
+              ],
+            },
+          },
+        }),
+      },
+      { path: '/' },
+    );
+    await screen.findByText('prompt a1');
+    await settle();
+    expect(screen.getByRole('button', { name: 'Approve selected' }).hasAttribute('disabled')).toBe(true);
+
+    // x toggles the current row; a click checks another.
+    fireEvent.keyDown(document.body, { key: 'x' });
+    expect((screen.getByRole('checkbox', { name: 'Select draft: prompt a1' }) as HTMLInputElement).checked).toBe(true);
+    await user.click(screen.getByRole('checkbox', { name: 'Select draft: prompt a2' }));
+    expect(screen.getByText('2 selected')).toBeTruthy();
+    const all = screen.getByRole('checkbox', { name: 'Select all pending approvals shown' }) as HTMLInputElement;
+    expect(all.indeterminate).toBe(true);
+
+    await user.type(screen.getByLabelText('Feedback for every selected approval (optional)'), 'Tighten the ending.');
+    await user.click(screen.getByRole('button', { name: 'Approve 2 selected' }));
+    const report = await screen.findByTestId('batch-result');
+    expect(within(report).getByRole('heading', { name: 'Approved 1 of 2.' })).toBeTruthy();
+    expect(h.calls.find((c) => c.operationName === 'ApproveMany')?.variables).toEqual({
+      ids: ['a1', 'a2'],
+      feedback: 'Tighten the ending.',
+    });
+    expect(within(report).getByRole('link', { name: 'apply feedback' }).getAttribute('href')).toBe('/workflows/wf-next');
+    expect(within(report).getByText('Someone else decided it first.')).toBeTruthy();
+    expect(within(report).getByText('approval a2 was already approved by bob')).toBeTruthy();
+    expect(document.activeElement).toBe(report);
+
+    // Both decided ones left the queue (the conflict was decided by bob).
+    const rows = within(screen.getByRole('table')).getAllByRole('row').slice(1);
+    expect(rows.map((r) => r.dataset.approvalId)).toEqual(['a3']);
+    expect(screen.getByText('None selected')).toBeTruthy();
+    await user.click(all);
+    expect(screen.getByText('1 selected')).toBeTruthy();
+  });
+
+  it('shows a refused batch as a notice and keeps the selection', async () => {
+    const user = userEvent.setup();
+    renderWithServer(
+      <QueuePage />,
+      {
+        PendingApprovals: () => ({
+          data: {
+            pendingApprovals: {
+              edges: [{ cursor: 'c1', node: queueApproval('a1', 1) }],
+              pageInfo: { hasNextPage: false, endCursor: 'c1' },
+            },
+          },
+        }),
+        ApproveMany: () => ({
+          data: null,
+          errors: [{ message: 'ids: at most 100', extensions: { code: 'BAD_USER_INPUT', field: 'ids' } }],
+        }),
+      },
+      { path: '/' },
+    );
+    await user.click(await screen.findByRole('checkbox', { name: 'Select draft: prompt a1' }));
+    await user.click(screen.getByRole('button', { name: 'Approve selected' }));
+    await screen.findByText('ids: at most 100');
+    expect(screen.getByText('1 selected')).toBeTruthy();
+  });
+});
+
+const experimentApproval = () =>
+  reviewApproval('PENDING', {
+    artifactType: 'experiment_results',
+    artifactData: { summary: experimentFixture.summary },
+    score: 57.5,
+    nextWorkflowType: 'deploy_config',
+    rejectWorkflowType: null,
+    rejectRequiresFeedback: false,
+    workflow: { __typename: 'Workflow', id: 'exp-1', type: 'run_experiment', createdAt: T0, triggeredByApproval: null },
+    artifact: null,
+    experiment: { __typename: 'Experiment', ...experimentFixture },
+  });
+
+describe('ReviewPage for experiment results', () => {
+  it('shows the summary, charts with text alternatives, ANOVA, the optimum against production, and sortable runs', async () => {
+    const user = userEvent.setup();
+    renderWithServer(<ReviewAt />, { ReviewApproval: () => ({ data: { approval: experimentApproval() } }) }, {
+      path: '/approvals/ap-1',
+    });
+    const chart = await screen.findByRole('img', { name: 'candidates: mean score by level' });
+    expect(chart.getAttribute('aria-describedby')).toBeTruthy();
+    const desc = document.getElementById(chart.getAttribute('aria-describedby') ?? '');
+    expect(desc?.textContent).toBe('candidates=1: 40.5; candidates=2: 52.5. Best level: candidates=2.');
+    expect(screen.getByRole('img', { name: 'temperature: S/N ratio by level' })).toBeTruthy();
+    expect(screen.getByRole('img', { name: 'Share of the variation in score, per factor' })).toBeTruthy();
+    expect(screen.getByRole('img', { name: 'Share of the variation in S/N ratio, per factor' })).toBeTruthy();
+    // The summary comes first.
+    const sections = screen.getByTestId('experiment').querySelectorAll(':scope > section');
+    expect(sections[0]?.textContent).toContain(experimentFixture.summary);
+    // The pooled factor is marked in the S/N ANOVA table.
+    const snTable = screen.getByRole('table', { name: /ANOVA of S\/N ratio/ });
+    expect(within(snTable).getByText('pooled')).toBeTruthy();
+    // The optimum against the control arm.
+    expect(within(screen.getByTestId('optimum')).getByText('minimalist')).toBeTruthy();
+    expect(screen.getByTestId('compare-delta').textContent).toContain('+16.5 points');
+    // Approving deploys, and the panel says so.
+    expect(screen.getByText(/Approving starts deploy config/)).toBeTruthy();
+    expect(screen.getByRole('button', { name: /Approve and deploy/ })).toBeTruthy();
+
+    // The failed run is marked and has no score.
+    const runs = screen.getByTestId('runs-table');
+    const failed = runs.querySelector('tr[data-failed]') as HTMLElement;
+    expect(within(failed).getByText('Failed')).toBeTruthy();
+    expect(within(failed).getByText('model timed out after 60 s')).toBeTruthy();
+
+    const scores = () => [...runs.querySelectorAll('tbody td.score-col')].map((td) => td.textContent);
+    const header = within(runs).getByRole('columnheader', { name: /Score/ });
+    expect(header.getAttribute('aria-sort')).toBeNull();
+    await user.click(within(header).getByRole('button'));
+    expect(header.getAttribute('aria-sort')).toBe('ascending');
+    expect(scores()).toEqual(['38.5', '38.5', '41', '41', '42.5', '47.5', '47.5', '57.5', '57.5', '—']);
+    await user.click(within(header).getByRole('button'));
+    expect(header.getAttribute('aria-sort')).toBe('descending');
+    expect(scores()[0]).toBe('57.5');
+    expect(scores().at(-1)).toBe('—');
+    expect(runs.querySelectorAll('th[aria-sort]').length).toBe(1);
+  });
+});
+
+const deployment = (id: string, second: number, active: boolean, config: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  __typename: 'Deployment',
+  id,
+  target: 'generate_draft',
+  environment: 'production',
+  config,
+  active,
+  experimentId: 'exp-1',
+  rolledBackFrom: null,
+  deployedBy: 'anonymous',
+  createdAt: `2026-11-25T10:00:0${second}+00:00`,
+  approval: { __typename: 'Approval', id: 'ap-9', decidedBy: 'alice', decidedAt: T0 },
+  ...extra,
+});
+
+describe('DeploymentsPage', () => {
+  const first = deployment('d1', 1, false, { system_prompt: 'minimalist' });
+  const second = deployment('d2', 2, true, { system_prompt: 'cinematic' }, { experimentId: null, approval: null });
+
+  const handlers = (rollback: () => { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] }) => ({
+    DeploymentPlaces: () => ({
+      data: {
+        deployments: {
+          edges: [
+            { node: { __typename: 'Deployment', id: 'd2', target: 'generate_draft', environment: 'production' } },
+            { node: { __typename: 'Deployment', id: 'd0', target: 'generate_draft', environment: 'staging' } },
+          ],
+        },
+      },
+    }),
+    Deployments: () => ({
+      data: {
+        activeDeployment: second,
+        deployments: {
+          edges: [{ node: second }, { node: first }],
+          pageInfo: { hasNextPage: false, endCursor: 'c' },
+        },
+      },
+    }),
+    RollbackDeployment: rollback,
+  });
+
+  it('shows the active config and the history with where each came from', async () => {
+    renderWithServer(<DeploymentsPage />, handlers(() => ({ data: null })), { path: '/deployments' });
+    const active = await screen.findByTestId('active-deployment');
+    await within(active).findByText(/cinematic/);
+    const rows = () => [...document.querySelectorAll<HTMLElement>('tr[data-deployment-id]')];
+    await waitFor(() => expect(rows().map((r) => r.dataset.deploymentId)).toEqual(['d2', 'd1']));
+    const [newest, older] = rows() as [HTMLElement, HTMLElement];
+    expect(within(newest).getByText('Active')).toBeTruthy();
+    expect(within(newest).queryByRole('button')).toBeNull();
+    expect(within(older).getByRole('link', { name: /Experiment/ }).getAttribute('href')).toBe('/workflows/exp-1');
+    expect(within(older).getByRole('link', { name: 'Approval' }).getAttribute('href')).toBe('/approvals/ap-9');
+    await waitFor(() =>
+      expect(within(screen.getByLabelText('Environment')).getAllByRole('option').map((o) => o.textContent)).toEqual([
+        'production',
+        'staging',
+      ]),
+    );
+  });
+
+  it('rolls back only after confirming, and says a conflict plainly', async () => {
+    const user = userEvent.setup();
+    const h = renderWithServer(
+      <DeploymentsPage />,
+      handlers(() => ({
+        data: null,
+        errors: [
+          {
+            message: 'another deployment of this target and environment was activated at the same time; try again',
+            extensions: { code: 'CONFLICT' },
+          },
+        ],
+      })),
+      { path: '/deployments' },
+    );
+    const button = await screen.findByRole('button', { name: /Roll back to the config deployed/ });
+    await user.click(button);
+    const dialog = screen.getByRole('alertdialog', { name: 'Roll back generate draft in production?' });
+    expect(document.activeElement).toBe(within(dialog).getByRole('button', { name: 'Cancel' }));
+    await user.keyboard('{Escape}');
+    expect(screen.queryByRole('alertdialog')).toBeNull();
+    expect(h.calls.some((c) => c.operationName === 'RollbackDeployment')).toBe(false);
+    expect(document.activeElement).toBe(button);
+
+    await user.click(button);
+    await user.click(within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Roll back' }));
+    await screen.findByText('Not rolled back: nothing changed');
+    expect(screen.getByText(/activated at the same time; try again/)).toBeTruthy();
+    expect(h.calls.find((c) => c.operationName === 'RollbackDeployment')?.variables).toEqual({ id: 'd1' });
+  });
+
+  it('confirms a rollback that went through', async () => {
+    const user = userEvent.setup();
+    renderWithServer(
+      <DeploymentsPage />,
+      handlers(() => ({
+        data: { rollbackDeployment: deployment('d3', 3, true, { system_prompt: 'minimalist' }, { rolledBackFrom: 'd1', approval: null }) },
+      })),
+      { path: '/deployments' },
+    );
+    await user.click(await screen.findByRole('button', { name: /Roll back to the config deployed/ }));
+    await user.click(within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Roll back' }));
+    const done = await screen.findByTestId('rollback-done');
+    expect(done.textContent).toContain('system_prompt minimalist');
+  });
+});
+
+const workflowRow = (id: string, minute: number, status: string, extra: Record<string, unknown> = {}) => ({
+  __typename: 'Workflow',
+  id,
+  type: 'generate_draft',
+  status,
+  input: { prompt: `prompt ${id}` },
+  attempt: status === 'PENDING' ? 0 : 1,
+  maxAttempts: 3,
+  runAfter: `2026-11-25T10:0${minute}:00+00:00`,
+  createdAt: `2026-11-25T10:0${minute}:00+00:00`,
+  startedAt: null,
+  completedAt: null,
+  error: null,
+  chainId: id,
+  approval: null,
+  ...extra,
+});
+
+describe('WorkflowsPage', () => {
+  it('follows pushed status changes; only a pending row makes it read again', async () => {
+    let reads = 0;
+    const h = renderWithServer(
+      <WorkflowsPage />,
+      {
+        WorkflowTypeNames: () => ({ data: { workflowTypes: [{ __typename: 'WorkflowType', name: 'generate_draft' }] } }),
+        Workflows: () => {
+          reads++;
+          return {
+            data: {
+              workflows: {
+                edges: [{ cursor: 'c1', node: workflowRow('w1', 1, 'RUNNING') }],
+                pageInfo: { hasNextPage: false, endCursor: 'c1' },
+              },
+            },
+          };
+        },
+      },
+      { path: '/workflows' },
+    );
+    await screen.findByText('prompt w1');
+    await waitFor(() => expect(h.openSubscriptions()).toContain('WorkflowsLive'));
+    const status = (id: string) => document.querySelector(`tr[data-workflow-id="${id}"] [data-status]`)?.getAttribute('data-status');
+    expect(status('w1')).toBe('RUNNING');
+
+    act(() => h.push('WorkflowsLive', { workflowEvents: { kind: 'COMPLETED', workflow: workflowRow('w1', 1, 'COMPLETED') } }));
+    await waitFor(() => expect(status('w1')).toBe('COMPLETED'));
+    // Nothing pending: no timer, no reads.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(reads).toBe(1);
+
+    act(() => h.push('WorkflowsLive', { workflowEvents: { kind: 'CREATED', workflow: workflowRow('w2', 2, 'PENDING') } }));
+    await screen.findByText('prompt w2');
+    const ids = [...document.querySelectorAll<HTMLElement>('tr[data-workflow-id]')].map((r) => r.dataset.workflowId);
+    expect(ids).toEqual(['w2', 'w1']);
+    // A claim is not pushed: the pending row makes the page read once it is due.
+    await waitFor(() => expect(reads).toBe(2), { timeout: 2500 });
   });
 });

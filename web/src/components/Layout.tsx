@@ -45,6 +45,7 @@ export function Layout({ children }: { children: ReactNode }) {
   const inQueue = pathname === '/' || pathname.startsWith('/approvals/');
   const inNew = pathname === '/workflows/new';
   const inWorkflows = pathname.startsWith('/workflows') && !inNew;
+  const inDeployments = pathname === '/deployments';
 
   return (
     <>
@@ -66,6 +67,11 @@ export function Layout({ children }: { children: ReactNode }) {
               <li>
                 <NavLink to="/workflows" active={inWorkflows}>
                   Workflows
+                </NavLink>
+              </li>
+              <li>
+                <NavLink to="/deployments" active={inDeployments}>
+                  Deployments
                 </NavLink>
               </li>
               <li>

@@ -1,5 +1,5 @@
 // The workflow a decision started, with its status kept live: the chain's
-// completions arrive over `workflowCompleted(chainId:)`, and a fresh read
+// status changes arrive over `workflowEvents(chainId:)`, and a fresh read
 // after the decision covers a completion that beat the subscription.
 
 import { graphql } from '../gql';
@@ -69,7 +69,12 @@ export function NextWorkflowCard({ workflow }: { workflow: ChainWorkflowFragment
           </Link>
         </p>
       ) : null}
-      {done && !workflow.approval ? (
+      {done && workflow.type === 'deploy_config' ? (
+        <p>
+          The config is live. <Link to="/deployments">See deployments</Link>
+        </p>
+      ) : null}
+      {done && !workflow.approval && workflow.type !== 'deploy_config' ? (
         <p>
           {final ? 'The draft is final. ' : 'Finished without asking for another review. '}
           <Link to={`/workflows/${workflow.id}`}>{final ? 'Read the final draft' : 'See what it produced'}</Link>

@@ -7,6 +7,7 @@ const GROUPS: { title: string; keys: [string, string][] }[] = [
       ['j', 'Next approval'],
       ['k', 'Previous approval'],
       ['Enter', 'Open the selected approval'],
+      ['x', 'Select or unselect it (for Approve selected)'],
     ],
   },
   {

@@ -31,7 +31,7 @@ export function useShortcuts(map: ShortcutMap, enabled = true): void {
         return;
       }
       // An open dialog owns the keyboard.
-      if (document.querySelector('[role="dialog"][aria-modal="true"]') && e.key !== '?') return;
+      if (document.querySelector('[role="dialog"][aria-modal="true"], [role="alertdialog"][aria-modal="true"]') && e.key !== '?') return;
       const handler = ref.current[e.key];
       if (handler) {
         e.preventDefault();

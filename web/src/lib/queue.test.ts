@@ -70,3 +70,14 @@ describe('queueReducer', () => {
     expect(ids(s)).toEqual(['a', 'b']);
   });
 });
+
+describe('queueReducer after a batch decision', () => {
+  it('removes ids decided here and keeps them out of later pages', () => {
+    let s = queueReducer(initialQueue<QueueEntry>(null), { type: 'page', items: [a('a', 1), a('b', 2), a('c', 3)], append: false });
+    s = queueReducer(s, { type: 'gone', ids: ['a', 'c'] });
+    expect(ids(s)).toEqual(['b']);
+    s = queueReducer(s, { type: 'page', items: [a('a', 1), a('b', 2)], append: false });
+    expect(ids(s)).toEqual(['b']);
+    expect(queueReducer(s, { type: 'gone', ids: [] })).toBe(s);
+  });
+});

@@ -28,7 +28,9 @@ export interface QueueState<T extends QueueEntry> {
 
 export type QueueAction<T extends QueueEntry> =
   | { type: 'page'; items: T[]; append: boolean }
-  | { type: 'event'; kind: ApprovalEventKind; approval: T };
+  | { type: 'event'; kind: ApprovalEventKind; approval: T }
+  /** Decided here (a batch decision): gone without waiting for the event. */
+  | { type: 'gone'; ids: readonly string[] };
 
 export function initialQueue<T extends QueueEntry>(artifactType: string | null): QueueState<T> {
   return { artifactType, items: [], gone: new Set(), live: new Set() };
@@ -75,6 +77,12 @@ export function queueReducer<T extends QueueEntry>(state: QueueState<T>, action:
       const gone = new Set(state.gone);
       gone.add(a.id);
       return { ...state, gone, items: state.items.filter((it) => it.id !== a.id) };
+    }
+    case 'gone': {
+      if (action.ids.length === 0) return state;
+      const gone = new Set(state.gone);
+      for (const id of action.ids) gone.add(id);
+      return { ...state, gone, items: state.items.filter((it) => !gone.has(it.id)) };
     }
   }
 }

@@ -7,7 +7,7 @@ export function isWorkflowStatus(s: string | null): s is WorkflowStatus {
   return s !== null && (WORKFLOW_STATUSES as readonly string[]).includes(s);
 }
 
-/** Still moving: worth polling for RUNNING and retries, which are not pushed. */
+/** Still moving: pending (waiting for a worker or a retry) or running. */
 export function isActive(s: WorkflowStatus): boolean {
   return s === 'PENDING' || s === 'RUNNING';
 }

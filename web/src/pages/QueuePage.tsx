@@ -1,8 +1,10 @@
 // The reviewer's queue: pending approvals, oldest first, kept live by
 // `approvalEvents` (created ones appear, decided or expired ones leave).
+// Rows can be selected and approved together (`approveMany`).
 
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
-import { useQuery } from 'urql';
+import { useMutation, useQuery } from 'urql';
+import { BatchBar, BatchResult, type BatchReport } from '../components/BatchDecision';
 import { ProblemNotice } from '../components/Problem';
 import { Empty, Loading } from '../components/States';
 import { graphql } from '../gql';
@@ -14,6 +16,8 @@ import { useShortcuts } from '../hooks/useShortcuts';
 import { useTitle } from '../hooks/useTitle';
 import { formatAge, formatDateTime, formatScore, typeLabel } from '../lib/format';
 import { getString, isObject } from '../lib/json';
+import { pruneSelection, selectAllState, summarizeBatch, toggled } from '../lib/batch';
+import { problemsOf, type Problem } from '../lib/errors';
 import { initialQueue, queueReducer } from '../lib/queue';
 import { Link, navigate, useSearchParam } from '../router';
 
@@ -60,7 +64,29 @@ const QueueEventsSubscription = graphql(`
   }
 `);
 
+const ApproveManyMutation = graphql(`
+  mutation ApproveMany($ids: [ID!]!, $feedback: String) {
+    approveMany(ids: $ids, feedback: $feedback) {
+      decided
+      results {
+        id
+        ok
+        error {
+          code
+          message
+        }
+        nextWorkflow {
+          id
+          type
+        }
+      }
+    }
+  }
+`);
+
 const PAGE_SIZE = 50;
+/** The server decides at most this many per call. */
+const BATCH_LIMIT = 100;
 
 /** Artifact types seen this session, for the filter (the API has no list of them). */
 const seenTypes = new Set<string>(['draft']);
@@ -98,9 +124,15 @@ function TypeFilter({ value, onChange }: { value: string | null; onChange: (v: s
   );
 }
 
+/** How a row is named to a reviewer (checkbox labels, batch results). */
+function rowLabel(a: QueueApprovalFragment): string {
+  const text = excerpt(a);
+  return text ? `${a.artifactType}: ${text}` : `${a.artifactType} from ${typeLabel(a.workflow.type)}`;
+}
+
 function excerpt(a: QueueApprovalFragment): string | undefined {
   const brief = isObject(a.artifactData) ? a.artifactData.brief : undefined;
-  const text = getString(brief, 'prompt') ?? getString(a.artifactData, 'text');
+  const text = getString(brief, 'prompt') ?? getString(a.artifactData, 'text') ?? getString(a.artifactData, 'summary');
   if (text === undefined) return undefined;
   return text.length > 120 ? `${text.slice(0, 117)}…` : text;
 }
@@ -115,6 +147,11 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
   const [selected, setSelected] = useState(0);
   const rowLinks = useRef<(HTMLAnchorElement | null)[]>([]);
   const now = useNow(15_000);
+  // Checked rows, for a batch decision; rows that leave the queue leave it.
+  const [checkedRaw, setChecked] = useState<ReadonlySet<string>>(() => new Set());
+  const [report, setReport] = useState<BatchReport | null>(null);
+  const [batchProblems, setBatchProblems] = useState<Problem[]>([]);
+  const [batchState, approveMany] = useMutation(ApproveManyMutation);
 
   useEffect(() => {
     if (!data) return;
@@ -139,6 +176,34 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
   const items = state.items;
   const count = items.length;
   const current = Math.min(selected, Math.max(0, count - 1));
+  const checked = pruneSelection(checkedRaw, items);
+  const allState = selectAllState(checked, items);
+
+  const toggleRow = (id: string) => setChecked((c) => toggled(c, id));
+  const toggleAll = () => setChecked(allState === 'all' ? new Set() : new Set(items.map((i) => i.id)));
+
+  const approveChecked = async (feedback: string | null): Promise<boolean> => {
+    const chosen = items.filter((i) => checked.has(i.id));
+    if (chosen.length === 0 || batchState.fetching) return false;
+    setBatchProblems([]);
+    const labels = new Map(chosen.map((i) => [i.id, rowLabel(i)]));
+    const results = [];
+    for (let at = 0; at < chosen.length; at += BATCH_LIMIT) {
+      const ids = chosen.slice(at, at + BATCH_LIMIT).map((i) => i.id);
+      const result = await approveMany({ ids, feedback });
+      if (!result.data) {
+        setBatchProblems(problemsOf(result.error));
+        break;
+      }
+      results.push(...result.data.approveMany.results);
+    }
+    if (results.length === 0) return false;
+    const outcome = summarizeBatch(results);
+    dispatch({ type: 'gone', ids: outcome.gone });
+    setChecked(new Set(outcome.keep));
+    setReport({ outcome, labels, feedback });
+    return outcome.decided.length > 0;
+  };
 
   const focusRow = (i: number) => {
     setSelected(i);
@@ -150,6 +215,10 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
   useShortcuts({
     j: () => count > 0 && focusRow(Math.min(count - 1, current + 1)),
     k: () => count > 0 && focusRow(Math.max(0, current - 1)),
+    x: () => {
+      const item = items[current];
+      if (item) toggleRow(item.id);
+    },
     Enter: () => {
       const item = items[current];
       if (item) navigate(`/approvals/${item.id}`);
@@ -167,11 +236,20 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
       {live.error ? (
         <ProblemNotice error={live.error} titles={{ unknown: 'Live updates stopped' }} />
       ) : null}
+      {report ? <BatchResult report={report} onDismiss={() => setReport(null)} /> : null}
       <p className="muted small" aria-live="polite">
         {count === 0
           ? ''
-          : `${count}${hasNext ? '+' : ''} pending ${count === 1 ? 'approval' : 'approvals'}, oldest first. Press j / k to move, Enter to open.`}
+          : `${count}${hasNext ? '+' : ''} pending ${count === 1 ? 'approval' : 'approvals'}, oldest first. Press j / k to move, Enter to open, x to select.`}
       </p>
+      {count > 0 ? (
+        <BatchBar
+          selected={checked.size}
+          busy={batchState.fetching}
+          problems={batchProblems}
+          onApprove={approveChecked}
+        />
+      ) : null}
       {count === 0 ? (
         <Empty title={artifactType ? `No pending ${artifactType} approvals` : 'No pending approvals'}>
           <p>New ones appear here as workflows finish, without reloading.</p>
@@ -184,6 +262,9 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
           <table className="table queue" aria-label="Pending approvals">
             <thead>
               <tr>
+                <th scope="col" className="check">
+                  <SelectAll state={allState} onToggle={toggleAll} />
+                </th>
                 <th scope="col">Artifact</th>
                 <th scope="col">Workflow</th>
                 <th scope="col">Age</th>
@@ -198,14 +279,25 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
                 return (
                   <tr
                     key={a.id}
-                    className={i === current ? 'row-selected' : undefined}
+                    className={[i === current ? 'row-selected' : '', checked.has(a.id) ? 'row-checked' : ''].join(' ').trim() || undefined}
                     aria-current={i === current ? 'true' : undefined}
                     data-approval-id={a.id}
                     onClick={(e) => {
-                      if (e.target instanceof Element && e.target.closest('a')) return;
+                      if (e.target instanceof Element && e.target.closest('a, .check')) return;
                       navigate(`/approvals/${a.id}`);
                     }}
                   >
+                    <td className="check">
+                      <label className="check-hit">
+                        <input
+                          type="checkbox"
+                          checked={checked.has(a.id)}
+                          onChange={() => toggleRow(a.id)}
+                          onFocus={() => setSelected(i)}
+                          aria-label={`Select ${rowLabel(a)}`}
+                        />
+                      </label>
+                    </td>
                     <td>
                       <Link
                         to={`/approvals/${a.id}`}
@@ -219,7 +311,7 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
                       </Link>
                       {text ? <span className="excerpt">{text}</span> : null}
                     </td>
-                    <td>{typeLabel(a.workflow.type)}</td>
+                    <td className="workflow-type">{typeLabel(a.workflow.type)}</td>
                     <td>
                       <time dateTime={a.createdAt} title={formatDateTime(a.createdAt)}>
                         {formatAge(a.createdAt, now)}
@@ -240,5 +332,23 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
       ) : null}
       {error && data ? <ProblemNotice error={error} onRetry={reload} /> : null}
     </div>
+  );
+}
+
+function SelectAll({ state, onToggle }: { state: 'none' | 'some' | 'all'; onToggle: () => void }) {
+  const ref = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (ref.current) ref.current.indeterminate = state === 'some';
+  }, [state]);
+  return (
+    <label className="check-hit">
+      <input
+        ref={ref}
+        type="checkbox"
+        checked={state === 'all'}
+        onChange={onToggle}
+        aria-label="Select all pending approvals shown"
+      />
+    </label>
   );
 }

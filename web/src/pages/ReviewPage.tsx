@@ -5,12 +5,13 @@
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { ArtifactView } from '../components/ArtifactView';
+import { ExperimentView } from '../components/ExperimentView';
 import { freshest, NextWorkflowCard } from '../components/NextWorkflow';
 import { NotFound, ProblemNotice } from '../components/Problem';
 import { Loading } from '../components/States';
 import { StatusBadge } from '../components/StatusBadge';
 import { graphql } from '../gql';
-import type { ChainWorkflowFragment, ReviewApprovalQuery } from '../gql/graphql';
+import type { ChainEventsSubscription, ChainWorkflowFragment, ReviewApprovalQuery } from '../gql/graphql';
 import { useOnReconnect } from '../hooks/live';
 import { useLiveEvents } from '../hooks/useLiveEvents';
 import { useNow } from '../hooks/useNow';
@@ -61,6 +62,9 @@ const ReviewApprovalQueryDoc = graphql(`
       nextWorkflow {
         ...ChainWorkflow
       }
+      experiment {
+        ...ExperimentResults
+      }
     }
   }
 `);
@@ -99,10 +103,13 @@ const RejectMutation = graphql(`
   }
 `);
 
-const ChainCompletedSubscription = graphql(`
-  subscription ChainCompleted($chainId: ID!) {
-    workflowCompleted(chainId: $chainId) {
-      ...ChainWorkflow
+const ChainEventsSubscription = graphql(`
+  subscription ChainEvents($chainId: ID!) {
+    workflowEvents(chainId: $chainId) {
+      kind
+      workflow {
+        ...ChainWorkflow
+      }
     }
   }
 `);
@@ -127,7 +134,7 @@ export function ReviewPage() {
   // (or let anyone decide) another approval than the one in the address.
   const current = operation?.variables.id === id;
   const approval = current ? data?.approval : undefined;
-  useTitle(approval ? `Review ${approval.artifactType}` : 'Review');
+  useTitle(approval ? `Review ${typeLabel(approval.artifactType)}` : 'Review');
   const reload = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
 
   if (hasProblem(error, 'not-found') || hasProblem(error, 'bad-input')) return <NotFound what="Approval" id={id} />;
@@ -141,13 +148,15 @@ function Review({ approval, reload }: { approval: Approval; reload: () => void }
   const now = useNow();
   const pending = approval.status === 'PENDING';
 
-  // Completions in this chain, pushed while the page is open (from the
-  // start, so the next workflow's completion cannot slip by).
+  // Status changes in this chain (completed, failed, cancelled, retrying…),
+  // pushed while the page is open (from the start, so the next workflow's
+  // completion cannot slip by).
   const [pushed, setPushed] = useState<Record<string, ChainWorkflowFragment>>({});
-  const onCompleted = useCallback((d: { workflowCompleted: ChainWorkflowFragment }) => {
-    setPushed((p) => ({ ...p, [d.workflowCompleted.id]: d.workflowCompleted }));
+  const onEvent = useCallback((d: ChainEventsSubscription) => {
+    const w = d.workflowEvents.workflow;
+    setPushed((p) => ({ ...p, [w.id]: w }));
   }, []);
-  useLiveEvents(ChainCompletedSubscription, { chainId: approval.chainId }, onCompleted);
+  useLiveEvents(ChainEventsSubscription, { chainId: approval.chainId }, onEvent);
   useOnReconnect(reload);
 
   const [decided, setDecided] = useState<ChainWorkflowFragment | null>(null);
@@ -178,29 +187,36 @@ function Review({ approval, reload }: { approval: Approval; reload: () => void }
             <Link to="/">Queue</Link> / approval
           </p>
           <h1 id="review-title">
-            Review {approval.artifactType} <StatusBadge status={approval.status} />
+            Review {typeLabel(approval.artifactType)} <StatusBadge status={approval.status} />
           </h1>
           <p className="muted small">
             from <Link to={`/workflows/${approval.workflow.id}`}>{typeLabel(approval.workflow.type)}</Link> ·{' '}
             <time dateTime={approval.createdAt} title={formatDateTime(approval.createdAt)}>
               created {formatAgo(approval.createdAt, now)}
             </time>{' '}
-            · score {formatScore(approval.score)}
+            · {approval.experiment ? 'predicted score' : 'score'} {formatScore(approval.score)}
             {approval.expiresAt ? <> · expires {formatDateTime(approval.expiresAt)}</> : null}
+          </p>
+          <p className="show-narrow small">
+            <a href="#decision">{pending ? 'Go to your decision' : 'Go to the decision'}</a>
           </p>
         </div>
       </div>
       <div className="review-grid">
         <div className="review-main stack">
           <RevisionContext approval={approval} />
-          <ArtifactView
-            artifactType={approval.artifactType}
-            data={approval.artifactData}
-            version={approval.artifact?.version}
-            parent={approval.artifact?.parent}
-          />
+          {approval.experiment ? (
+            <ExperimentView experiment={approval.experiment} />
+          ) : (
+            <ArtifactView
+              artifactType={approval.artifactType}
+              data={approval.artifactData}
+              version={approval.artifact?.version}
+              parent={approval.artifact?.parent}
+            />
+          )}
         </div>
-        <aside className="review-side" aria-label="Decision">
+        <aside className="review-side" aria-label="Decision" id="decision">
           {conflict ? (
             <ProblemNotice
               problems={[conflict]}
@@ -331,9 +347,14 @@ function DecisionForm({
     setProblems([]);
   }, [approval.id]);
 
-  const approveHint = approval.nextWorkflowType
-    ? `Approving starts ${typeLabel(approval.nextWorkflowType)}.`
-    : 'Approving ends the chain.';
+  const deploys = approval.nextWorkflowType === 'deploy_config';
+  const approveHint = deploys
+    ? `Approving starts deploy config: the optimal config becomes the active ${typeLabel(
+        approval.experiment?.target ?? 'generate_draft',
+      )} config in ${approval.experiment?.environment ?? 'production'}. The current one stays in the history and can be rolled back from Deployments.`
+    : approval.nextWorkflowType
+      ? `Approving starts ${typeLabel(approval.nextWorkflowType)}.`
+      : 'Approving ends the chain.';
   const rejectHint = approval.rejectWorkflowType
     ? approval.rejectRequiresFeedback
       ? `Rejecting with feedback starts ${typeLabel(approval.rejectWorkflowType)}; without feedback it ends the chain.`
@@ -369,7 +390,11 @@ function DecisionForm({
               e.currentTarget.blur();
             }
           }}
-          placeholder="What should change? e.g. Let her hesitate before she opens it."
+          placeholder={
+            approval.experiment
+              ? 'Why this decision? Kept with the approval.'
+              : 'What should change? e.g. Let her hesitate before she opens it.'
+          }
         />
         <p id={hintId} className="hint">
           {approveHint} {rejectHint} <kbd>Ctrl</kbd>+<kbd>Enter</kbd> approves with this feedback.
@@ -378,7 +403,7 @@ function DecisionForm({
       <ProblemNotice problems={problems} />
       <div className="actions">
         <button type="submit" className="btn btn-primary" disabled={busy} aria-keyshortcuts="a">
-          {approveState.fetching ? 'Approving…' : 'Approve'} <kbd aria-hidden="true">a</kbd>
+          {approveState.fetching ? 'Approving…' : deploys ? 'Approve and deploy' : 'Approve'} <kbd aria-hidden="true">a</kbd>
         </button>
         <button
           type="button"

@@ -4,14 +4,16 @@
 import { useCallback, useId, useState, type ReactNode } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { ArtifactView } from '../components/ArtifactView';
+import { ExperimentView } from '../components/ExperimentView';
 import { JsonView } from '../components/JsonView';
 import { NotFound, ProblemNotice } from '../components/Problem';
 import { Loading } from '../components/States';
 import { StatusBadge } from '../components/StatusBadge';
 import { graphql } from '../gql';
-import type { WorkflowDetailQuery } from '../gql/graphql';
+import type { DetailApprovalEventsSubscription, WorkflowDetailQuery } from '../gql/graphql';
 import { useOnReconnect } from '../hooks/live';
-import { useInterval } from '../hooks/useInterval';
+import { useClaimWatch } from '../hooks/useClaimWatch';
+import { useDebounced } from '../hooks/useDebounced';
 import { useLiveEvents } from '../hooks/useLiveEvents';
 import { useTitle } from '../hooks/useTitle';
 import { hasProblem, problemsOf, type Problem } from '../lib/errors';
@@ -130,11 +132,34 @@ const CancelWorkflowMutation = graphql(`
   }
 `);
 
-const DetailChainCompleted = graphql(`
-  subscription DetailChainCompleted($chainId: ID!) {
-    workflowCompleted(chainId: $chainId) {
-      id
-      status
+const WorkflowExperimentQuery = graphql(`
+  query WorkflowExperiment($id: ID!) {
+    experiment(id: $id) {
+      ...ExperimentResults
+    }
+  }
+`);
+
+const DetailChainEvents = graphql(`
+  subscription DetailChainEvents($chainId: ID!) {
+    workflowEvents(chainId: $chainId) {
+      kind
+      workflow {
+        id
+        status
+      }
+    }
+  }
+`);
+
+const DetailApprovalEvents = graphql(`
+  subscription DetailApprovalEvents {
+    approvalEvents {
+      kind
+      approval {
+        id
+        chainId
+      }
     }
   }
 `);
@@ -150,11 +175,25 @@ export function WorkflowDetailPage() {
   const workflow = current ? data?.workflow : undefined;
   useTitle(workflow ? typeLabel(workflow.type) : 'Workflow');
 
-  // Any completion in the chain changes this page (status, timeline).
-  useLiveEvents(DetailChainCompleted, { chainId: workflow?.chainId ?? '' }, reload, { pause: !workflow });
+  // Live without polling. Any status change in the chain (this workflow's
+  // retries, completion, failure, cancellation; the next workflow being
+  // created) and any decision on the chain's approvals is pushed, and
+  // changes this page (status, timeline, artifacts, model calls): re-read.
+  // Several events in a burst cause one read.
+  const soon = useDebounced(reload, 150);
+  const chainId = workflow?.chainId ?? '';
+  useLiveEvents(DetailChainEvents, { chainId }, soon, { pause: !workflow });
+  const onApproval = useCallback(
+    (d: DetailApprovalEventsSubscription) => {
+      if (d.approvalEvents.approval.chainId === chainId) soon();
+    },
+    [chainId, soon],
+  );
+  useLiveEvents(DetailApprovalEvents, {}, onApproval, { pause: !workflow });
   useOnReconnect(reload);
-  // Claims, retries' backoff and cancellations are not pushed: poll while live.
-  useInterval(reload, 2000, workflow !== undefined && workflow !== null && isActive(workflow.status));
+  // A claim (PENDING → RUNNING) is the one change that is not pushed: while
+  // this workflow is pending, re-read when it is due (see useClaimWatch).
+  useClaimWatch(workflow?.status === 'PENDING' ? [workflow] : [], reload);
 
   if (hasProblem(error, 'not-found') || hasProblem(error, 'bad-input')) return <NotFound what="Workflow" id={id} />;
   if (fetching && !workflow) return <Loading label="Loading the workflow…" />;
@@ -200,11 +239,15 @@ function Detail({ workflow: w, reload }: { workflow: Workflow; reload: () => voi
         <Timeline workflow={w} />
       </div>
 
-      {w.artifacts.map((a) => (
-        <section key={a.id} aria-label={`Artifact: ${a.kind}, version ${a.version}`}>
-          <ArtifactView artifactType={a.kind} data={a.content} version={a.version} parent={a.parent} />
-        </section>
-      ))}
+      {w.artifacts.map((a) =>
+        a.kind === 'experiment_results' ? (
+          <ExperimentSection key={a.id} workflowId={w.id} fallback={a.content} />
+        ) : (
+          <section key={a.id} aria-label={`Artifact: ${a.kind}, version ${a.version}`}>
+            <ArtifactView artifactType={a.kind} data={a.content} version={a.version} parent={a.parent} />
+          </section>
+        ),
+      )}
 
       <div className="io-grid">
         <section className="card stack-sm" aria-labelledby="wf-input">
@@ -438,5 +481,24 @@ function Events({ events }: { events: Workflow['events'] }) {
         ))}
       </ol>
     </details>
+  );
+}
+
+/** A `run_experiment`'s results, typed (`experiment(id)`), as on its review page. */
+function ExperimentSection({ workflowId, fallback }: { workflowId: string; fallback: unknown }) {
+  const [{ data, fetching, error }] = useQuery({ query: WorkflowExperimentQuery, variables: { id: workflowId } });
+  if (fetching && !data) return <Loading label="Loading the experiment…" />;
+  if (data?.experiment) {
+    return (
+      <section aria-label="Experiment results">
+        <ExperimentView experiment={data.experiment} />
+      </section>
+    );
+  }
+  return (
+    <section aria-label="Artifact: experiment results">
+      {error ? <ProblemNotice error={error} /> : null}
+      <ArtifactView artifactType="experiment_results" data={fallback} />
+    </section>
   );
 }

@@ -1,23 +1,32 @@
-// Workflows, newest first, filtered by type and status. Completions are
-// pushed (`workflowCompleted`); starts, claims and retries are not, so the
-// first page is also re-read every few seconds while it shows live work.
+// Workflows, newest first, filtered by type and status, kept live without
+// polling: `workflowEvents` pushes every recorded status change with the row
+// as it is (lib/liveWorkflows.ts merges pushes and reads). A claim
+// (PENDING → RUNNING) is not an event, so while a row is pending the first
+// page is re-read once it is due, backing off while nothing changes
+// (hooks/useClaimWatch.ts).
 
-import { useCallback, useEffect, useRef, useState } from 'react';
+import type { CombinedError } from '@urql/core';
+import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { useClient, useQuery } from 'urql';
 import { ProblemNotice } from '../components/Problem';
 import { Empty, Loading } from '../components/States';
 import { StatusBadge } from '../components/StatusBadge';
 import { graphql } from '../gql';
-import type { WorkflowRowFragment, WorkflowsCompletedSubscription } from '../gql/graphql';
+import type {
+  WorkflowRowFragment,
+  WorkflowsApprovalEventsSubscription,
+  WorkflowsLiveSubscription,
+} from '../gql/graphql';
 import { useOnReconnect } from '../hooks/live';
-import { useInterval } from '../hooks/useInterval';
+import { useClaimWatch } from '../hooks/useClaimWatch';
 import { useLiveEvents } from '../hooks/useLiveEvents';
 import { useNow } from '../hooks/useNow';
 import { useTitle } from '../hooks/useTitle';
 import { problemsOf, type Problem } from '../lib/errors';
 import { between, formatAge, formatDateTime, formatDuration, typeLabel } from '../lib/format';
 import { getString } from '../lib/json';
-import { isActive, isWorkflowStatus, WORKFLOW_STATUSES } from '../lib/workflowStatus';
+import { hasMoreRows, initialLiveList, liveListReducer, moreCursor, visibleRows } from '../lib/liveWorkflows';
+import { isWorkflowStatus, WORKFLOW_STATUSES } from '../lib/workflowStatus';
 import { Link, useSearchParam } from '../router';
 
 export const WorkflowRowFields = graphql(`
@@ -28,6 +37,7 @@ export const WorkflowRowFields = graphql(`
     input
     attempt
     maxAttempts
+    runAfter
     createdAt
     startedAt
     completedAt
@@ -65,10 +75,25 @@ const WorkflowTypeNamesQuery = graphql(`
   }
 `);
 
-const WorkflowsCompletedSub = graphql(`
-  subscription WorkflowsCompleted {
-    workflowCompleted {
-      ...WorkflowRow
+const WorkflowsLiveSub = graphql(`
+  subscription WorkflowsLive($type: String) {
+    workflowEvents(type: $type) {
+      kind
+      workflow {
+        ...WorkflowRow
+      }
+    }
+  }
+`);
+
+const WorkflowsApprovalEventsSub = graphql(`
+  subscription WorkflowsApprovalEvents {
+    approvalEvents {
+      kind
+      approval {
+        id
+        status
+      }
     }
   }
 `);
@@ -130,84 +155,86 @@ export function WorkflowsPage() {
 function WorkflowTable({ type, status }: { type: string | null; status: WorkflowRowFragment['status'] | null }) {
   const client = useClient();
   const now = useNow(15_000);
-  const filter = { type, status };
-  const [{ data, fetching, error }, refetch] = useQuery({
-    query: WorkflowsQuery,
-    variables: { filter, first: PAGE_SIZE },
-  });
-  const reload = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
-
-  // Pushed completions overlay the rows they concern; an unknown id means
-  // the page is behind, so it is re-read (at most every 300 ms).
-  const [pushed, setPushed] = useState<Record<string, WorkflowRowFragment>>({});
-  const timer = useRef<number | undefined>(undefined);
-  const known = useRef(new Set<string>());
-  const onCompleted = useCallback(
-    (d: WorkflowsCompletedSubscription) => {
-      const w = d.workflowCompleted;
-      setPushed((p) => ({ ...p, [w.id]: w }));
-      if (!known.current.has(w.id) && timer.current === undefined) {
-        timer.current = window.setTimeout(() => {
-          timer.current = undefined;
-          reload();
-        }, 300);
-      }
-    },
-    [reload],
-  );
-  useEffect(() => () => window.clearTimeout(timer.current), []);
-  const live = useLiveEvents(WorkflowsCompletedSub, {}, onCompleted);
-  useOnReconnect(reload);
-
-  // Older pages, loaded on request; they are not kept live.
-  const [older, setOlder] = useState<WorkflowRowFragment[]>([]);
-  const [olderCursor, setOlderCursor] = useState<string | null | undefined>(undefined);
+  const [state, dispatch] = useReducer(liveListReducer<WorkflowRowFragment>, undefined, initialLiveList);
+  const [error, setError] = useState<CombinedError | undefined>(undefined);
   const [olderProblems, setOlderProblems] = useState<Problem[]>([]);
   const [loadingOlder, setLoadingOlder] = useState(false);
+  // Events received so far; a read records it when sent (see lib/liveWorkflows.ts).
+  const seq = useRef(0);
+  const filterKey = JSON.stringify({ type, status });
 
-  const first = data?.workflows.edges.map((e) => e.node) ?? [];
-  // A pushed completion overrides a row the page still shows as live.
-  const rows = [...first, ...older.filter((o) => !first.some((f) => f.id === o.id))].map((w) => {
-    const p = pushed[w.id];
-    return p && isActive(w.status) ? p : w;
-  });
-  // Once a page read has caught up with a completion, the push is spent (a
-  // later retry must show as pending again).
+  const readFirst = useCallback(async () => {
+    const issuedAt = seq.current;
+    const filter = JSON.parse(filterKey) as { type: string | null; status: WorkflowRowFragment['status'] | null };
+    const result = await client
+      .query(WorkflowsQuery, { filter, first: PAGE_SIZE }, { requestPolicy: 'network-only' })
+      .toPromise();
+    if (result.data) {
+      const page = result.data.workflows;
+      dispatch({
+        type: 'page',
+        rows: page.edges.map((e) => e.node),
+        cursor: page.pageInfo.endCursor ?? null,
+        hasMore: page.pageInfo.hasNextPage,
+        issuedAt,
+      });
+      setError(undefined);
+    } else setError(result.error);
+  }, [client, filterKey]);
+
   useEffect(() => {
-    if (!data) return;
-    const caughtUp = data.workflows.edges.filter((e) => !isActive(e.node.status)).map((e) => e.node.id);
-    setPushed((p) => {
-      if (!caughtUp.some((id) => id in p)) return p;
-      const next = { ...p };
-      for (const id of caughtUp) delete next[id];
-      return next;
-    });
-  }, [data]);
-  known.current = new Set(rows.map((r) => r.id));
+    void readFirst();
+  }, [readFirst]);
+  const reload = useCallback(() => void readFirst(), [readFirst]);
 
-  const anyActive = rows.some((r) => isActive(r.status));
-  useInterval(reload, anyActive ? 3000 : 10_000, data !== undefined);
+  // Every recorded status change arrives here with the row as it is now.
+  const onEvent = useCallback((d: WorkflowsLiveSubscription) => {
+    seq.current += 1;
+    dispatch({ type: 'event', seq: seq.current, workflow: d.workflowEvents.workflow });
+  }, []);
+  const live = useLiveEvents(WorkflowsLiveSub, { type }, onEvent);
+  // The approval column: decisions are approval events, not workflow events.
+  const onApproval = useCallback((d: WorkflowsApprovalEventsSubscription) => {
+    dispatch({ type: 'approval', id: d.approvalEvents.approval.id, status: d.approvalEvents.approval.status });
+  }, []);
+  useLiveEvents(WorkflowsApprovalEventsSub, {}, onApproval);
+  // Events pushed while the socket was down are not replayed: re-read.
+  useOnReconnect(reload);
 
-  const cursor = olderCursor === undefined ? data?.workflows.pageInfo.endCursor : olderCursor;
-  const hasMore = olderCursor === undefined ? (data?.workflows.pageInfo.hasNextPage ?? false) : olderCursor !== null;
+  const rows = visibleRows(state, { type, status });
+  // Claims are not pushed: re-read the first page when a pending row is due.
+  useClaimWatch(
+    rows.filter((r) => r.status === 'PENDING'),
+    reload,
+  );
+
+  const cursor = moreCursor(state);
+  const hasMore = hasMoreRows(state);
 
   const loadOlder = async () => {
     if (!cursor) return;
     setLoadingOlder(true);
+    const issuedAt = seq.current;
     const result = await client
-      .query(WorkflowsQuery, { filter, first: PAGE_SIZE, after: cursor }, { requestPolicy: 'network-only' })
+      .query(WorkflowsQuery, { filter: { type, status }, first: PAGE_SIZE, after: cursor }, { requestPolicy: 'network-only' })
       .toPromise();
     setLoadingOlder(false);
     if (result.data) {
       const page = result.data.workflows;
-      setOlder((o) => [...o, ...page.edges.map((e) => e.node)]);
-      setOlderCursor(page.pageInfo.hasNextPage ? (page.pageInfo.endCursor ?? null) : null);
+      dispatch({
+        type: 'older',
+        rows: page.edges.map((e) => e.node),
+        cursor: page.pageInfo.endCursor ?? null,
+        hasMore: page.pageInfo.hasNextPage,
+        issuedAt,
+      });
       setOlderProblems([]);
     } else setOlderProblems(problemsOf(result.error));
   };
 
+  const data = state.page;
   if (error && !data) return <ProblemNotice error={error} onRetry={reload} />;
-  if (!data && fetching) return <Loading label="Loading workflows…" />;
+  if (!data) return <Loading label="Loading workflows…" />;
   if (rows.length === 0) {
     return (
       <Empty title={type || status ? 'No workflows match these filters' : 'No workflows yet'}>
@@ -221,6 +248,7 @@ function WorkflowTable({ type, status }: { type: string | null; status: Workflow
   return (
     <div className="stack">
       {live.error ? <ProblemNotice error={live.error} titles={{ unknown: 'Live updates stopped' }} /> : null}
+      {error ? <ProblemNotice error={error} onRetry={reload} /> : null}
       <div className="table-wrap">
         <table className="table" aria-label="Workflows">
           <thead>
