@@ -268,7 +268,7 @@ async fn wait_until_finished(
                 s.kind.as_str(),
                 kind::WORKFLOW_COMPLETED | kind::WORKFLOW_FAILED | kind::WORKFLOW_CANCELLED
             );
-            if s.workflow_id != Some(id) || !ends {
+            if (s.workflow_id != Some(id) || !ends) && tokio::time::Instant::now() < deadline {
                 continue;
             }
         }
