@@ -47,6 +47,28 @@ async fn wait_status(http: &reqwest::Client, url: &str, id: &str, want: &str) ->
     }
 }
 
+/// Starts a `generate_draft` on `server` and returns its id once a worker
+/// has claimed it.
+async fn start_draft_and_wait_until_running(
+    http: &reqwest::Client,
+    server: &ServerProcess,
+    prompt: &str,
+) -> String {
+    let run = post_graphql(
+        http,
+        &server.url("/graphql"),
+        "mutation($prompt: String!) { runWorkflow(input: { type: \"generate_draft\", input: { prompt: $prompt } }) { workflow { id } } }",
+        json!({ "prompt": prompt }),
+    )
+    .await;
+    let id = run["data"]["runWorkflow"]["workflow"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("runWorkflow failed: {run}"))
+        .to_string();
+    wait_status(http, &server.url("/graphql"), &id, "RUNNING").await;
+    id
+}
+
 both_backends! {
     async fn a_worker_killed_mid_run_loses_nothing_and_the_rerun_completes_once(backend: Backend) {
         // Each model call takes 1 s, so the run is surely in flight when killed.
@@ -60,15 +82,7 @@ both_backends! {
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let first = ServerProcess::start(&db.url, &env).await;
         let http = reqwest::Client::new();
-        let run = post_graphql(
-            &http,
-            &first.url("/graphql"),
-            "mutation { runWorkflow(input: { type: \"generate_draft\", input: { prompt: \"kill me\" } }) { workflow { id } } }",
-            json!({}),
-        )
-        .await;
-        let id = run["data"]["runWorkflow"]["workflow"]["id"].as_str().unwrap().to_string();
-        wait_status(&http, &first.url("/graphql"), &id, "RUNNING").await;
+        let id = start_draft_and_wait_until_running(&http, &first, "kill me").await;
         first.kill().await;
 
         // A new process takes over once the dead worker's lease expires.
@@ -299,15 +313,7 @@ both_backends! {
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let first = ServerProcess::start(&db.url, &env).await;
         let http = reqwest::Client::new();
-        let run = post_graphql(
-            &http,
-            &first.url("/graphql"),
-            "mutation { runWorkflow(input: { type: \"generate_draft\", input: { prompt: \"p\" } }) { workflow { id } } }",
-            json!({}),
-        )
-        .await;
-        let id = run["data"]["runWorkflow"]["workflow"]["id"].as_str().unwrap().to_string();
-        wait_status(&http, &first.url("/graphql"), &id, "RUNNING").await;
+        let id = start_draft_and_wait_until_running(&http, &first, "p").await;
         let status = first.terminate().await;
         assert!(status.success(), "clean exit on SIGTERM: {status:?}");
 
