@@ -40,12 +40,23 @@ pub struct Model {
     pub reject_workflow_input: Option<Json>,
     /// The reject follow-up starts only when the reviewer wrote feedback.
     pub reject_requires_feedback: bool,
+    /// Whose vote decided it (the k-th approval or the rejection).
     pub decided_by: Option<String>,
     pub feedback: Option<String>,
     pub decided_at: Option<DateTimeUtc>,
     pub expires_at: Option<DateTimeUtc>,
     pub next_workflow_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    /// The version of the artifact the approval shows now (0: no artifact).
+    pub artifact_version: i32,
+    /// The approval policy in force when it was created (`None` only for
+    /// approvals written before policies existed: the default applies).
+    pub policy: Option<Json>,
+    /// Who started the chain (for `preventSelfReview`).
+    pub started_by: String,
+    /// Inputs of the next workflow read from the approved artifact at
+    /// decision time: `{"input_key": "/json/pointer"}`.
+    pub artifact_bindings: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

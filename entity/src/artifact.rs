@@ -15,6 +15,10 @@ pub struct Model {
     pub version: i32,
     pub parent_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    /// `None`: written by its workflow; else the reviewer who edited it.
+    pub author: Option<String>,
+    /// Hex SHA-256 of the content's canonical JSON (sorted keys, compact).
+    pub sha256: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

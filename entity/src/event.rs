@@ -16,6 +16,8 @@ pub struct Model {
     pub approval_id: Option<Uuid>,
     pub chain_id: Option<Uuid>,
     pub actor: String,
+    /// The actor's role when it acted; `None` for the system.
+    pub actor_role: Option<crate::role::Role>,
     pub payload: Json,
 }
 

@@ -4,9 +4,16 @@
 //! crate is the shape of the data, shared by the server, the migrations' tests
 //! and the end-to-end tests.
 
+pub mod api_token;
 pub mod approval;
+pub mod approval_policy;
 pub mod artifact;
 pub mod deployment;
 pub mod event;
 pub mod llm_call;
+pub mod role;
+pub mod session;
+pub mod sign_in_code;
+pub mod user;
+pub mod vote;
 pub mod workflow;

@@ -13,6 +13,10 @@ mod m20261125_000004_create_events;
 mod m20261125_000005_create_llm_calls;
 mod m20261125_000006_create_deployments;
 mod m20261125_000007_index_approval_expiry;
+mod m20261127_000008_create_identity;
+mod m20261127_000009_create_policies_and_votes;
+mod m20261127_000010_version_artifacts;
+mod m20261127_000011_protect_events;
 
 pub struct Migrator;
 
@@ -27,6 +31,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_create_llm_calls::Migration),
             Box::new(m20261125_000006_create_deployments::Migration),
             Box::new(m20261125_000007_index_approval_expiry::Migration),
+            Box::new(m20261127_000008_create_identity::Migration),
+            Box::new(m20261127_000009_create_policies_and_votes::Migration),
+            Box::new(m20261127_000010_version_artifacts::Migration),
+            Box::new(m20261127_000011_protect_events::Migration),
         ]
     }
 }

@@ -100,6 +100,49 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     shutdown: CancellationToken,
+    first_sign_in: Option<String>,
+}
+
+/// On a database with no users, creates the admin user `admin` and returns
+/// a one-time sign-in link for it (`None` when users exist). Two servers
+/// starting at once on an empty database create one admin between them.
+pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<Option<String>> {
+    use crate::domain::{Principal, identity, sessions};
+    if identity::count_users(&state.db).await.map_err(plain)? > 0 {
+        return Ok(None);
+    }
+    let stamp = state.stamp(&Principal::system());
+    let created = identity::create_user(
+        &state.db,
+        &stamp,
+        identity::NewUser {
+            name: "admin".into(),
+            email: None,
+            role: entity::role::Role::Admin,
+        },
+    )
+    .await;
+    let admin = match created {
+        Ok((u, signal)) => {
+            state.hub.publish([signal]);
+            u
+        }
+        // Another process won the race; its link is the one printed.
+        Err(crate::error::AppError::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(plain(e)),
+    };
+    let (code, _) = sessions::issue_code(&state.db, &stamp, admin.id)
+        .await
+        .map_err(plain)?;
+    tracing::info!("no users yet: created the admin user 'admin'");
+    Ok(Some(sessions::sign_in_url(&state.config.public_url(), &code)))
+}
+
+fn plain(e: crate::error::AppError) -> anyhow::Error {
+    match e {
+        crate::error::AppError::Internal(inner) => inner,
+        other => anyhow::anyhow!(other.message()),
+    }
 }
 
 impl Application {
@@ -107,19 +150,36 @@ impl Application {
         Self::build_with(config, Overrides::default()).await
     }
 
-    pub async fn build_with(config: Config, overrides: Overrides) -> anyhow::Result<Application> {
+    pub async fn build_with(
+        mut config: Config,
+        overrides: Overrides,
+    ) -> anyhow::Result<Application> {
         let listen = config.listen;
-        let state = build_state(config, overrides).await?;
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("binding {listen}"))?;
         let address = listener.local_addr()?;
+        // Links name the port actually bound (port 0 in tests).
+        config.listen = address;
+        let bootstrap = config.auth.bootstrap_admin;
+        let state = build_state(config, overrides).await?;
+        let first_sign_in = if bootstrap {
+            bootstrap_admin(&state).await?
+        } else {
+            None
+        };
         Ok(Application {
             state,
             listener,
             address,
             shutdown: CancellationToken::new(),
+            first_sign_in,
         })
+    }
+
+    /// The first-start sign-in link, when this start created the first admin.
+    pub fn first_sign_in(&self) -> Option<&str> {
+        self.first_sign_in.as_deref()
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -142,7 +202,11 @@ impl Application {
         let router = crate::http::router(self.state.clone());
         tracing::info!(address = %self.address, "serving GraphQL at http://{}/graphql", self.address);
         let stop = self.shutdown.clone();
-        axum::serve(self.listener, router)
+        // Peer addresses decide whether a proxy's identity header is trusted.
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
             .context("serving HTTP")?;

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, DEFAULT_DATABASE_URL, EngineConfig, LlmConfig, WorkflowConfig};
+use crate::config::{
+    AuthConfig, Config, DEFAULT_DATABASE_URL, EngineConfig, LlmConfig, ProxyAuth, WorkflowConfig,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,6 +34,178 @@ pub enum Command {
     /// Taguchi experiments over workflow configs.
     #[command(subcommand)]
     Experiment(ExperimentCommand),
+    /// People who sign in: add, list, disable, new sign-in link.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens: create (the secret is printed once), list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user and print a one-time sign-in link.
+    Add(UserAddArgs),
+    /// List users.
+    List(UserListArgs),
+    /// Disable a user: their tokens and sessions stop working at once.
+    Disable(UserNameArgs),
+    /// Print a new one-time sign-in link for a user.
+    Link(UserNameArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct UserAddArgs {
+    pub name: String,
+    #[arg(long)]
+    pub email: Option<String>,
+    /// viewer, submitter, reviewer or admin.
+    #[arg(long)]
+    pub role: String,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The address people open, for the link.
+    #[arg(long, env = "BATON_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct UserListArgs {
+    /// Also list disabled users.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct UserNameArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The address people open, for the link.
+    #[arg(long, env = "BATON_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (shown this once only).
+    Create(TokenCreateArgs),
+    /// List tokens (never their secrets).
+    List(TokenListArgs),
+    /// Revoke a token by id: it stops working on the next request.
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TokenCreateArgs {
+    /// What the token is for, e.g. "ci" or "ana's laptop".
+    #[arg(long)]
+    pub name: String,
+    /// viewer, submitter, reviewer or admin.
+    #[arg(long)]
+    pub role: String,
+    /// The user it acts as (by name); without it, a service token.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// The service a service token is for (default: the token's name).
+    #[arg(long, conflicts_with = "user")]
+    pub service: Option<String>,
+    /// Lifetime, e.g. 30d, 12h, 90m, 3600s (default: no expiry).
+    #[arg(long)]
+    pub expires_in: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TokenListArgs {
+    /// Also list revoked tokens.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TokenRevokeArgs {
+    /// The token's id (from `baton token list`).
+    pub id: String,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AuthArgs {
+    /// Let callers without a credential read (as viewer). Writes always
+    /// need a credential.
+    #[arg(long, env = "BATON_ANONYMOUS_READ", default_value_t = false)]
+    pub anonymous_read: bool,
+    /// The address people open (for sign-in links), e.g.
+    /// https://baton.example.com. Default: http://LISTEN.
+    #[arg(long, env = "BATON_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Mark the session cookie Secure (HTTPS only). Default: when the
+    /// public URL is https.
+    #[arg(long, env = "BATON_SECURE_COOKIES")]
+    pub secure_cookies: Option<bool>,
+    /// Trust this identity header (an email) from the trusted proxies,
+    /// e.g. X-Forwarded-Email from oauth2-proxy.
+    #[arg(long, env = "BATON_PROXY_AUTH_HEADER", requires = "trusted_proxies")]
+    pub proxy_auth_header: Option<String>,
+    /// Addresses (or CIDR ranges) of the reverse proxies allowed to set the
+    /// identity header, comma-separated.
+    #[arg(long, env = "BATON_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+    /// Role of an email the proxy vouches for that Baton does not know
+    /// (a user is created for it); unset: such emails are refused.
+    #[arg(long, env = "BATON_PROXY_DEFAULT_ROLE")]
+    pub proxy_default_role: Option<String>,
+    /// Do not create a first admin on an empty database.
+    #[arg(long, env = "BATON_NO_BOOTSTRAP_ADMIN", default_value_t = false)]
+    pub no_bootstrap_admin: bool,
+}
+
+impl AuthArgs {
+    pub fn auth(&self) -> anyhow::Result<AuthConfig> {
+        let proxy = match &self.proxy_auth_header {
+            None => None,
+            Some(header) => {
+                let mut trusted = Vec::new();
+                for t in self.trusted_proxies.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+                    let net = t
+                        .parse::<ipnet::IpNet>()
+                        .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| {
+                            anyhow::anyhow!("BATON_TRUSTED_PROXIES: '{t}' is not an address or CIDR range")
+                        })?;
+                    trusted.push(net);
+                }
+                if trusted.is_empty() {
+                    anyhow::bail!("BATON_PROXY_AUTH_HEADER needs BATON_TRUSTED_PROXIES");
+                }
+                let default_role = match &self.proxy_default_role {
+                    None => None,
+                    Some(r) => Some(crate::domain::principal::parse_role(r).ok_or_else(|| {
+                        anyhow::anyhow!("BATON_PROXY_DEFAULT_ROLE: '{r}' is not viewer, submitter, reviewer or admin")
+                    })?),
+                };
+                Some(ProxyAuth {
+                    header: header.clone(),
+                    trusted,
+                    default_role,
+                })
+            }
+        };
+        Ok(AuthConfig {
+            anonymous_read: self.anonymous_read,
+            public_url: self.public_url.clone().filter(|s| !s.is_empty()),
+            secure_cookies: self.secure_cookies,
+            proxy,
+            bootstrap_admin: !self.no_bootstrap_admin,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +276,8 @@ pub struct ServeArgs {
     pub engine: EngineArgs,
     #[command(flatten)]
     pub llm: LlmArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -203,8 +379,8 @@ impl LlmArgs {
 }
 
 impl ServeArgs {
-    pub fn config(&self) -> Config {
-        Config {
+    pub fn config(&self) -> anyhow::Result<Config> {
+        Ok(Config {
             database_url: self.db.url(),
             listen: self.listen,
             engine: self.engine.engine(),
@@ -212,7 +388,8 @@ impl ServeArgs {
             workflows: self.engine.workflows(),
             max_wait: Duration::from_secs(self.max_wait_secs.max(1)),
             web_dir: Some(self.web_dir.clone()),
-        }
+            auth: self.auth.auth()?,
+        })
     }
 }
 

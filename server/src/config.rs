@@ -21,6 +21,76 @@ pub struct Config {
     pub max_wait: Duration,
     /// The built review app (`web/dist`); `None` serves no app.
     pub web_dir: Option<std::path::PathBuf>,
+    pub auth: AuthConfig,
+}
+
+/// Who may call the API, and how they prove it (see the README's security
+/// model).
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Callers without a credential may read (as `viewer`). Off by
+    /// default: nothing is readable or writable anonymously.
+    pub anonymous_read: bool,
+    /// The address people open, for sign-in links (`http://HOST:PORT`);
+    /// `None`: derived from the listen address.
+    pub public_url: Option<String>,
+    /// Whether the session cookie is `Secure` (HTTPS only); `None`: when
+    /// the public URL is `https://`.
+    pub secure_cookies: Option<bool>,
+    /// Trust an identity header set by a reverse proxy (SSO).
+    pub proxy: Option<ProxyAuth>,
+    /// On `serve` with no users yet, create `admin` and print a sign-in
+    /// link once.
+    pub bootstrap_admin: bool,
+}
+
+/// SSO through a reverse proxy (oauth2-proxy and the like): the proxy
+/// authenticates people and sets a header with their email.
+#[derive(Debug, Clone)]
+pub struct ProxyAuth {
+    /// e.g. `X-Forwarded-Email`.
+    pub header: String,
+    /// Only requests from these addresses may set the header; from anywhere
+    /// else it is ignored.
+    pub trusted: Vec<ipnet::IpNet>,
+    /// The role of an email Baton does not know yet (a user is created for
+    /// it); `None` refuses unknown emails.
+    pub default_role: Option<entity::role::Role>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            anonymous_read: false,
+            public_url: None,
+            secure_cookies: None,
+            proxy: None,
+            bootstrap_admin: true,
+        }
+    }
+}
+
+impl Config {
+    /// Where people reach this server, for links.
+    pub fn public_url(&self) -> String {
+        if let Some(u) = &self.auth.public_url {
+            return u.trim_end_matches('/').to_string();
+        }
+        let host = if self.listen.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else if self.listen.is_ipv6() {
+            format!("[{}]", self.listen.ip())
+        } else {
+            self.listen.ip().to_string()
+        };
+        format!("http://{host}:{}", self.listen.port())
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.auth
+            .secure_cookies
+            .unwrap_or_else(|| self.public_url().starts_with("https://"))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +141,7 @@ impl Default for Config {
             workflows: WorkflowConfig::default(),
             max_wait: Duration::from_secs(30),
             web_dir: Some("web/dist".into()),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -116,7 +187,7 @@ impl Config {
     /// The configuration as one log line, secrets redacted.
     pub fn redacted(&self) -> String {
         format!(
-            "database={} listen={} workers={} lease={:?} poll={:?} max_attempts={} llm={} model={} api_key={}",
+            "database={} listen={} workers={} lease={:?} poll={:?} max_attempts={} llm={} model={} api_key={} anonymous_read={} proxy_auth={}",
             redact_url(&self.database_url),
             self.listen,
             self.engine.workers,
@@ -130,6 +201,11 @@ impl Config {
             } else {
                 "unset"
             },
+            self.auth.anonymous_read,
+            self.auth
+                .proxy
+                .as_ref()
+                .map_or_else(|| "off".to_string(), |p| p.header.clone()),
         )
     }
 }

@@ -19,6 +19,15 @@ pub enum AppError {
     /// The request is valid but the state changed under it (already decided,
     /// already finished, idempotency key reused for something else).
     Conflict(String),
+    /// A decision found the approval moved on: decided by someone, or its
+    /// artifact at a newer version. The details let a client say so
+    /// ("Ana approved this 2 minutes ago"). Code `CONFLICT`.
+    StateConflict {
+        message: String,
+        current_version: Option<i32>,
+        decided_by: Option<String>,
+        decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// The input is wrong; `field` names the offending field when there is one.
     BadInput {
         field: Option<String>,
@@ -74,7 +83,7 @@ impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
             AppError::NotFound(_) => ErrorCode::NotFound,
-            AppError::Conflict(_) => ErrorCode::Conflict,
+            AppError::Conflict(_) | AppError::StateConflict { .. } => ErrorCode::Conflict,
             AppError::BadInput { .. } => ErrorCode::BadUserInput,
             AppError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             AppError::Forbidden(_) => ErrorCode::Forbidden,
@@ -89,7 +98,8 @@ impl AppError {
             | AppError::Conflict(m)
             | AppError::Unauthenticated(m)
             | AppError::Forbidden(m)
-            | AppError::BadInput { message: m, .. } => m.clone(),
+            | AppError::BadInput { message: m, .. }
+            | AppError::StateConflict { message: m, .. } => m.clone(),
             AppError::Internal(_) => "internal error".to_string(),
         }
     }

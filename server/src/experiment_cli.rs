@@ -27,11 +27,13 @@ pub async fn run(args: ExperimentRunArgs) -> anyhow::Result<()> {
     let mut config = args.config();
     config.engine.workers = if args.local { 4 } else { 0 };
     let state = build_state(config, Overrides::default()).await?;
-    let stamp = state.stamp(&Principal::anonymous());
+    let cli = Principal::cli();
+    let stamp = state.stamp(&cli);
     let submitted = match workflows::submit(
         &state.db,
         &state.registry,
         &stamp,
+        &cli,
         state.config.engine.max_attempts,
         Submission {
             workflow_type: run_experiment::NAME.into(),

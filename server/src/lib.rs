@@ -19,6 +19,7 @@ pub mod error;
 pub mod experiment_cli;
 pub mod graphql;
 pub mod http;
+pub mod identity_cli;
 pub mod jsonschema;
 pub mod llm;
 pub mod optimizer;

@@ -24,6 +24,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Experiment(baton::cli::ExperimentCommand::Run(args)) => {
             baton::experiment_cli::run(args).await
         }
+        Command::User(cmd) => baton::identity_cli::user(cmd).await,
+        Command::Token(cmd) => baton::identity_cli::token(cmd).await,
         Command::Migrate(db) => {
             let url = db.url();
             let conn = baton::db::connect(&url).await?;
@@ -32,11 +34,19 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => {
-            let config = args.config();
+            let config = args.config()?;
             tracing::info!(config = %config.redacted(), "starting baton serve");
             let app = baton::Application::build(config).await?;
             // The address line is what scripts and tests wait for.
             println!("baton listening on http://{}", app.address());
+            // First start: the one way in, printed once (never logged).
+            if let Some(link) = app.first_sign_in() {
+                println!("sign in: {link}");
+                eprintln!(
+                    "No users yet: created the admin user 'admin'. Open the `sign in:` link \
+                     printed on stdout (it works once); `baton user link admin` prints a new one."
+                );
+            }
             stop_on_signal(app.shutdown_token());
             app.run().await
         }

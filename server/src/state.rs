@@ -29,6 +29,7 @@ impl AppState {
     pub fn stamp(&self, principal: &Principal) -> Stamp {
         Stamp {
             actor: principal.id.clone(),
+            actor_role: principal.role,
             now: self.clock.now(),
             origin: self.origin.to_string(),
         }

@@ -1,5 +1,6 @@
 import { Layout } from './components/Layout';
 import { NotFound } from './components/Problem';
+import { AdminPage } from './pages/AdminPage';
 import { DeploymentsPage } from './pages/DeploymentsPage';
 import { QueuePage } from './pages/QueuePage';
 import { ReviewPage } from './pages/ReviewPage';
@@ -16,6 +17,9 @@ const routes: Route[] = [
   { path: '/workflows/new', render: () => <StartWorkflowPage /> },
   { path: '/workflows/:id', render: () => <WorkflowDetailPage /> },
   { path: '/deployments', render: () => <DeploymentsPage /> },
+  { path: '/admin', render: () => <AdminPage section="users" /> },
+  { path: '/admin/tokens', render: () => <AdminPage section="tokens" /> },
+  { path: '/admin/policies', render: () => <AdminPage section="policies" /> },
 ];
 
 export function App() {

@@ -13,9 +13,8 @@ import { WorkflowsPage } from '../src/pages/WorkflowsPage';
 import { Routes } from '../src/router';
 import { render } from '@testing-library/react';
 import { experimentFixture } from './experimentFixture';
+import { chainWorkflow, queueApproval, reviewApproval, T0, vote } from './fixtures';
 import { renderWithServer } from './harness';
-
-const T0 = '2026-11-25T10:00:00+00:00';
 
 /** Lets React run pending effects (shortcut listeners are added in one). */
 const settle = () => act(async () => {});
@@ -98,18 +97,6 @@ describe('StartWorkflowPage', () => {
   });
 });
 
-const queueApproval = (id: string, minute: number, extra: Record<string, unknown> = {}) => ({
-  __typename: 'Approval',
-  id,
-  status: 'PENDING',
-  artifactType: 'draft',
-  artifactData: { text: `text of ${id}`, brief: { prompt: `prompt ${id}` } },
-  score: 50,
-  createdAt: `2026-11-25T10:0${minute}:00+00:00`,
-  workflow: { __typename: 'Workflow', id: `wf-${id}`, type: 'generate_draft' },
-  ...extra,
-});
-
 describe('QueuePage', () => {
   it('adds created approvals and removes decided ones live, and moves with j / k / Enter', async () => {
     const h = renderWithServer(
@@ -182,53 +169,6 @@ describe('QueuePage', () => {
   });
 });
 
-const chainWorkflow = (id: string, status: string, extra: Record<string, unknown> = {}) => ({
-  __typename: 'Workflow',
-  id,
-  type: 'apply_feedback',
-  status,
-  chainId: 'chain-1',
-  createdAt: T0,
-  completedAt: status === 'COMPLETED' ? T0 : null,
-  error: null,
-  output: status === 'COMPLETED' ? { final: false, score: 61, score_delta: 11.5 } : null,
-  approval: status === 'COMPLETED' ? { __typename: 'Approval', id: 'ap-2', status: 'PENDING', score: 61 } : null,
-  ...extra,
-});
-
-const reviewApproval = (status: string, extra: Record<string, unknown> = {}) => ({
-  __typename: 'Approval',
-  id: 'ap-1',
-  status,
-  artifactType: 'draft',
-  artifactData: {
-    text: 'Mara slowly opens the letter.',
-    score: 49.5,
-    rubric: [{ dimension: 'prose', score: 4, weight: 0.25, reason: 'Plain but clear.' }],
-    brief: { prompt: 'Mara finds a letter.' },
-  },
-  score: 49.5,
-  createdAt: T0,
-  expiresAt: null,
-  chainId: 'chain-1',
-  nextWorkflowType: 'apply_feedback',
-  rejectWorkflowType: 'apply_feedback',
-  rejectRequiresFeedback: true,
-  decidedBy: null,
-  decidedAt: null,
-  feedback: null,
-  workflow: { __typename: 'Workflow', id: 'wf-0', type: 'generate_draft', createdAt: T0 },
-  artifact: {
-    __typename: 'Artifact',
-    id: 'art-2',
-    kind: 'draft',
-    version: 2,
-    parent: { __typename: 'Artifact', id: 'art-1', version: 1, content: { text: 'Mara opens the letter.' } },
-  },
-  nextWorkflow: null,
-  ...extra,
-});
-
 function ReviewAt() {
   return <Routes routes={[{ path: '/approvals/:id', render: () => <ReviewPage /> }]} fallback={null} />;
 }
@@ -255,7 +195,7 @@ describe('ReviewPage', () => {
           data: {
             approval: decided
               ? reviewApproval('APPROVED', {
-                  decidedBy: 'anonymous',
+                  decidedBy: 'ada',
                   decidedAt: T0,
                   feedback: 'More doubt.',
                   nextWorkflow: chainWorkflow('wf-2', 'PENDING'),
@@ -268,7 +208,19 @@ describe('ReviewPage', () => {
           return {
             data: {
               approve: {
-                approval: { __typename: 'Approval', id: 'ap-1', status: 'APPROVED', decidedBy: 'anonymous', decidedAt: T0, feedback: 'More doubt.' },
+                decided: true,
+                vote: vote('v1', 'ada', 'APPROVE', { feedback: 'More doubt.' }),
+                approval: {
+                  __typename: 'Approval',
+                  id: 'ap-1',
+                  status: 'APPROVED',
+                  decidedBy: 'ada',
+                  decidedAt: T0,
+                  feedback: 'More doubt.',
+                  approvalsCount: 1,
+                  requiredApprovals: 1,
+                  artifactVersion: 2,
+                },
                 nextWorkflow: chainWorkflow('wf-2', 'PENDING'),
               },
             },
@@ -287,7 +239,11 @@ describe('ReviewPage', () => {
     await user.keyboard('{Control>}{Enter}{/Control}');
 
     await screen.findByTestId('outcome');
-    expect(h.calls.find((c) => c.operationName === 'Approve')?.variables).toEqual({ id: 'ap-1', feedback: 'More doubt.' });
+    expect(h.calls.find((c) => c.operationName === 'Approve')?.variables).toEqual({
+      id: 'ap-1',
+      version: 2,
+      feedback: 'More doubt.',
+    });
     const card = await screen.findByTestId('next-workflow');
     expect(card.dataset.status).toBe('PENDING');
 
@@ -318,7 +274,7 @@ describe('ReviewPage', () => {
           errors: [
             {
               message: 'approval ap-1 was already rejected by someone',
-              extensions: { code: 'CONFLICT' },
+              extensions: { code: 'CONFLICT', decidedBy: 'someone', decidedAt: new Date(Date.now() - 120_000).toISOString(), currentVersion: 2 },
             },
           ],
         }),
@@ -330,6 +286,7 @@ describe('ReviewPage', () => {
     fireEvent.keyDown(document.body, { key: 'a' });
     await screen.findByText('Someone else decided this approval first.');
     await screen.findByTestId('outcome');
+    await waitFor(() => expect(screen.getByTestId('conflict-who').textContent).toBe('someone rejected this 2 min ago.'));
     expect(within(screen.getByTestId('outcome')).getByText('Rejected')).toBeTruthy();
     expect(reads).toBe(2);
     expect(screen.queryByRole('button', { name: /Approve/ })).toBeNull();
@@ -359,38 +316,48 @@ describe('ArtifactView', () => {
 describe('QueuePage batch decisions', () => {
   it('approves the checked rows with one feedback, and says which did not go through and why', async () => {
     const user = userEvent.setup();
+    let decided = false;
     const h = renderWithServer(
       <QueuePage />,
       {
+        // After the batch, a1 (approved here) and a2 (by bob) are no longer pending.
         PendingApprovals: () => ({
           data: {
             pendingApprovals: {
-              edges: ['a1', 'a2', 'a3'].map((id, i) => ({ cursor: `c${i}`, node: queueApproval(id, i + 1) })),
-              pageInfo: { hasNextPage: false, endCursor: 'c2' },
+              edges: (decided ? ['a3'] : ['a1', 'a2', 'a3']).map((id) => ({
+                cursor: `c-${id}`,
+                node: queueApproval(id, Number(id.slice(1))),
+              })),
+              pageInfo: { hasNextPage: false, endCursor: 'c-a3' },
             },
           },
         }),
-        ApproveMany: () => ({
-          data: {
-            approveMany: {
-              decided: 1,
-              results: [
-                {
-                  id: 'a1',
-                  ok: true,
-                  error: null,
-                  nextWorkflow: { __typename: 'Workflow', id: 'wf-next', type: 'apply_feedback' },
-                },
-                {
-                  id: 'a2',
-                  ok: false,
-                  error: { code: 'CONFLICT', message: 'approval a2 was already approved by bob' },
-                  nextWorkflow: null,
-                },
-              ],
+        ApproveMany: () => {
+          decided = true;
+          return {
+            data: {
+              approveMany: {
+                decided: 1,
+                results: [
+                  {
+                    id: 'a1',
+                    ok: true,
+                    error: null,
+                    nextWorkflow: { __typename: 'Workflow', id: 'wf-next', type: 'apply_feedback' },
+                    approval: { __typename: 'Approval', id: 'a1', status: 'APPROVED', approvalsCount: 1, requiredApprovals: 1 },
+                  },
+                  {
+                    id: 'a2',
+                    ok: false,
+                    error: { code: 'CONFLICT', message: 'approval a2 was already approved by bob' },
+                    nextWorkflow: null,
+                    approval: null,
+                  },
+                ],
+              },
             },
-          },
-        }),
+          };
+        },
       },
       { path: '/' },
     );
@@ -411,17 +378,26 @@ describe('QueuePage batch decisions', () => {
     const report = await screen.findByTestId('batch-result');
     expect(within(report).getByRole('heading', { name: 'Approved 1 of 2.' })).toBeTruthy();
     expect(h.calls.find((c) => c.operationName === 'ApproveMany')?.variables).toEqual({
-      ids: ['a1', 'a2'],
+      items: [
+        { id: 'a1', version: 1 },
+        { id: 'a2', version: 1 },
+      ],
       feedback: 'Tighten the ending.',
     });
     expect(within(report).getByRole('link', { name: 'apply feedback' }).getAttribute('href')).toBe('/workflows/wf-next');
-    expect(within(report).getByText('Someone else decided it first.')).toBeTruthy();
+    expect(within(report).getByText('Someone else decided it first, or it changed.')).toBeTruthy();
     expect(within(report).getByText('approval a2 was already approved by bob')).toBeTruthy();
     expect(document.activeElement).toBe(report);
 
-    // Both decided ones left the queue (the conflict was decided by bob).
-    const rows = within(screen.getByRole('table')).getAllByRole('row').slice(1);
-    expect(rows.map((r) => r.dataset.approvalId)).toEqual(['a3']);
+    // Both decided ones left the queue (the conflict was decided by bob: the queue read again).
+    await waitFor(() =>
+      expect(
+        within(screen.getByRole('table'))
+          .getAllByRole('row')
+          .slice(1)
+          .map((r) => r.dataset.approvalId),
+      ).toEqual(['a3']),
+    );
     expect(screen.getByText('None selected')).toBeTruthy();
     await user.click(all);
     expect(screen.getByText('1 selected')).toBeTruthy();
@@ -442,14 +418,14 @@ describe('QueuePage batch decisions', () => {
         }),
         ApproveMany: () => ({
           data: null,
-          errors: [{ message: 'ids: at most 100', extensions: { code: 'BAD_USER_INPUT', field: 'ids' } }],
+          errors: [{ message: 'items: at most 100', extensions: { code: 'BAD_USER_INPUT', field: 'items' } }],
         }),
       },
       { path: '/' },
     );
     await user.click(await screen.findByRole('checkbox', { name: 'Select draft: prompt a1' }));
     await user.click(screen.getByRole('button', { name: 'Approve selected' }));
-    await screen.findByText('ids: at most 100');
+    await screen.findByText('items: at most 100');
     expect(screen.getByText('1 selected')).toBeTruthy();
   });
 });

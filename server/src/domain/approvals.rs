@@ -1,31 +1,53 @@
-//! Approvals: the decision a person makes between two workflows.
+//! Approvals: the decision people make between two workflows.
 //!
-//! Invariant: an approval leaves `pending` at most once, and the transaction
-//! that moves it also writes the next workflow (at most one: the
-//! `workflows.triggered_by_approval_id` unique constraint backs this up) and
-//! the `approval.decided` event. A second decision changes nothing and
-//! answers `CONFLICT`.
+//! Invariants:
+//! - An approval leaves `pending` at most once. The transaction that moves
+//!   it also writes the next workflow (at most one: the
+//!   `workflows.triggered_by_approval_id` unique constraint backs this up)
+//!   and the `approval.decided` event.
+//! - A decision is a vote bound to the artifact version its reviewer read.
+//!   A vote on an older version, or on an approval that moved on, answers
+//!   `CONFLICT` and changes nothing.
+//! - The approval is decided by the k-th distinct approving vote on the
+//!   current version (k = the policy's `required_approvals`), or by the
+//!   first eligible rejection. Votes on one approval are serialized (a row
+//!   lock on PostgreSQL, the single writer on SQLite), so exactly k approving
+//!   votes are counted whatever the concurrency.
+//! - An edit is a new artifact version authored by the reviewer; approving
+//!   votes on earlier versions stop counting (they approved other content),
+//!   and the next workflow receives the approved version's id and hash.
 
 use chrono::{DateTime, Utc};
 use entity::approval::{self, ApprovalStatus};
+use entity::vote::{self, VoteDecision};
 use entity::workflow;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Stamp;
+use super::artifacts;
 use super::events::{self, NewEvent, Signal, kind};
 use super::page::{Cursor, Order, Page, PageRequest};
+use super::policies::{self, ExpiryAction, Policy};
+use super::principal::{Permission, Principal};
 use super::workflows::{self, NewWorkflow};
-use crate::engine::registry::ApprovalRequest;
+use crate::engine::registry::{ApprovalRequest, Registry};
 use crate::error::{AppError, AppResult, is_unique_violation};
 
+pub const APPROVAL_VOTED: &str = "approval.voted";
+pub const ARTIFACT_EDITED: &str = "artifact.edited";
+
+/// Longest feedback a reviewer may write.
+pub const MAX_FEEDBACK: usize = 20_000;
+
 /// Writes the approval a finishing workflow asked for (inside the finishing
-/// transaction) and its `approval.created` event.
+/// transaction) with the policy now in force, and its `approval.created`
+/// event.
 pub async fn insert(
     conn: &impl ConnectionTrait,
     stamp: &Stamp,
@@ -33,14 +55,35 @@ pub async fn insert(
     artifact: Option<&entity::artifact::Model>,
     req: ApprovalRequest,
 ) -> Result<(approval::Model, Signal), DbErr> {
+    let policy = policies::effective(conn, &wf.workflow_type)
+        .await
+        .map_err(|e| DbErr::Custom(format!("reading the approval policy: {e:?}")))?
+        .policy;
+    let started_by = if wf.chain_id == wf.id {
+        wf.created_by.clone()
+    } else {
+        match workflow::Entity::find_by_id(wf.chain_id).one(conn).await? {
+            Some(root) => root.created_by,
+            None => wf.created_by.clone(),
+        }
+    };
     let artifact_data = req
         .artifact_data
         .or_else(|| artifact.map(|a| a.content.clone()))
         .unwrap_or(Value::Null);
-    let expires_at = req
-        .expires_in
-        .and_then(|d| chrono::TimeDelta::from_std(d).ok())
-        .map(|d| stamp.now + d);
+    // The policy's deadline wins over the one the workflow asked for.
+    let expires_in = policy
+        .expires_in_secs
+        .map(chrono::TimeDelta::seconds)
+        .or_else(|| req.expires_in.and_then(|d| chrono::TimeDelta::from_std(d).ok()));
+    let bindings = (!req.artifact_bindings.is_empty()).then(|| {
+        Value::Object(
+            req.artifact_bindings
+                .iter()
+                .map(|(k, p)| (k.clone(), Value::String(p.clone())))
+                .collect(),
+        )
+    });
     let model = approval::ActiveModel {
         id: Set(Uuid::now_v7()),
         workflow_id: Set(wf.id),
@@ -58,9 +101,13 @@ pub async fn insert(
         decided_by: Set(None),
         feedback: Set(None),
         decided_at: Set(None),
-        expires_at: Set(expires_at),
+        expires_at: Set(expires_in.map(|d| stamp.now + d)),
         next_workflow_id: Set(None),
         created_at: Set(stamp.now),
+        artifact_version: Set(artifact.map_or(0, |a| a.version)),
+        policy: Set(Some(policy.to_json())),
+        started_by: Set(started_by),
+        artifact_bindings: Set(bindings),
     }
     .insert(conn)
     .await?;
@@ -72,7 +119,15 @@ pub async fn insert(
             workflow_id: Some(wf.id),
             approval_id: Some(model.id),
             chain_id: Some(wf.chain_id),
-            payload: json!({ "type": wf.workflow_type, "artifact_type": model.artifact_type }),
+            payload: json!({
+                "type": wf.workflow_type,
+                "artifact_type": model.artifact_type,
+                "artifact_id": model.artifact_id,
+                "artifact_version": model.artifact_version,
+                "score": model.score,
+                "policy": policy.to_json(),
+                "expires_at": model.expires_at,
+            }),
         },
     )
     .await?;
@@ -100,59 +155,407 @@ impl Decision {
             Decision::Reject => "rejected",
         }
     }
+
+    fn vote(self) -> VoteDecision {
+        match self {
+            Decision::Approve => VoteDecision::Approve,
+            Decision::Reject => VoteDecision::Reject,
+        }
+    }
 }
 
-/// The outcome of a decision: the decided approval and the workflow it started.
+/// What a reviewer sends.
+#[derive(Debug, Clone)]
+pub struct Ballot {
+    pub decision: Decision,
+    /// The artifact version the reviewer read (`Approval.artifactVersion`).
+    pub version: i32,
+    pub feedback: Option<String>,
+    /// A JSON merge patch of the artifact's content (approve only).
+    pub edits: Option<Value>,
+}
+
+/// The outcome of a vote: the approval as it is now, the vote recorded,
+/// whether this vote decided it, and the workflow the decision started.
 #[derive(Debug, Clone)]
 pub struct Decided {
     pub approval: approval::Model,
+    pub vote: vote::Model,
+    pub decided: bool,
     pub next_workflow: Option<workflow::Model>,
     pub signals: Vec<Signal>,
 }
 
-/// Decides a pending approval exactly once and, in the same transaction,
-/// starts what follows it.
-pub async fn decide(
+/// Records `principal`'s vote on a pending approval and, when it is the
+/// deciding one, decides the approval and starts what follows, all in one
+/// transaction.
+pub async fn vote(
     db: &DatabaseConnection,
+    registry: &Registry,
     stamp: &Stamp,
+    principal: &Principal,
     id: Uuid,
-    decision: Decision,
-    feedback: Option<String>,
+    ballot: Ballot,
     max_attempts: i32,
 ) -> AppResult<Decided> {
-    let feedback = feedback
+    principal.require(Permission::Review)?;
+    let feedback = ballot
+        .feedback
+        .as_ref()
         .map(|f| f.trim().to_string())
         .filter(|f| !f.is_empty());
-    if feedback.as_ref().is_some_and(|f| f.len() > 20_000) {
+    if feedback.as_ref().is_some_and(|f| f.len() > MAX_FEEDBACK) {
         return Err(AppError::bad_input(
             "feedback",
             "feedback is longer than 20,000 characters",
         ));
     }
+    if ballot.edits.is_some() && ballot.decision == Decision::Reject {
+        return Err(AppError::bad_input("edits", "only an approval can carry edits"));
+    }
     let txn = db.begin().await?;
-    // The guard `status = 'pending'` is the whole concurrency story: under
-    // PostgreSQL's row lock a racing UPDATE re-checks it after the winner
-    // commits and matches nothing; SQLite runs one writer at a time.
+    let Some(mut approval) = lock(&txn, id).await? else {
+        txn.rollback().await?;
+        return Err(AppError::NotFound(format!("no approval with id {id}")));
+    };
+    let policy = Policy::from_json(approval.policy.as_ref());
+    if let Some(why) = policy.refusal(principal, &approval.started_by) {
+        txn.rollback().await?;
+        return Err(AppError::Forbidden(format!(
+            "you may not decide approval {id}: {why}"
+        )));
+    }
+    if let Some(conflict) = moved_on(&approval, stamp.now) {
+        txn.rollback().await?;
+        return Err(conflict);
+    }
+    if ballot.version != approval.artifact_version {
+        txn.rollback().await?;
+        return Err(AppError::StateConflict {
+            message: format!(
+                "you decided on version {} but the artifact is at version {} now; read it again \
+                 and decide on that; nothing was changed",
+                ballot.version, approval.artifact_version
+            ),
+            current_version: Some(approval.artifact_version),
+            decided_by: None,
+            decided_at: None,
+        });
+    }
+    if let Some(earlier) = vote::Entity::find()
+        .filter(vote::Column::ApprovalId.eq(id))
+        .filter(vote::Column::Reviewer.eq(principal.id.as_str()))
+        .filter(vote::Column::ArtifactVersion.eq(approval.artifact_version))
+        .one(&txn)
+        .await?
+    {
+        txn.rollback().await?;
+        return Err(AppError::StateConflict {
+            message: format!(
+                "you already voted ({}) on version {} of approval {id}; nothing was changed",
+                decision_word(earlier.decision),
+                earlier.artifact_version
+            ),
+            current_version: Some(approval.artifact_version),
+            decided_by: None,
+            decided_at: None,
+        });
+    }
+
+    let mut signals = Vec::new();
+    if let Some(edits) = &ballot.edits {
+        match apply_edits(&txn, registry, stamp, &approval, edits).await {
+            Ok(Some((updated, signal))) => {
+                approval = updated;
+                signals.push(signal);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                txn.rollback().await?;
+                return Err(e);
+            }
+        }
+    }
+
+    let inserted = vote::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        approval_id: Set(id),
+        reviewer: Set(principal.id.clone()),
+        reviewer_role: Set(principal.role.unwrap_or(super::principal::Role::Viewer)),
+        decision: Set(ballot.decision.vote()),
+        feedback: Set(feedback.clone()),
+        artifact_version: Set(approval.artifact_version),
+        created_at: Set(stamp.now),
+    }
+    .insert(&txn)
+    .await;
+    let vote = match inserted {
+        Ok(v) => v,
+        Err(e) if is_unique_violation(&e) => {
+            txn.rollback().await?;
+            return Err(AppError::Conflict(format!(
+                "you already voted on version {} of approval {id}; nothing was changed",
+                approval.artifact_version
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let approving = approving_votes(&txn, &approval).await?;
+    signals.push(
+        events::append(
+            &txn,
+            stamp,
+            NewEvent {
+                kind: APPROVAL_VOTED,
+                workflow_id: Some(approval.workflow_id),
+                approval_id: Some(id),
+                chain_id: Some(approval.chain_id),
+                payload: json!({
+                    "decision": decision_word(vote.decision),
+                    "feedback": vote.feedback,
+                    "artifact_version": vote.artifact_version,
+                    "approvals": approving.len(),
+                    "required_approvals": policy.required_approvals,
+                }),
+            },
+        )
+        .await?,
+    );
+
+    let decides = match ballot.decision {
+        Decision::Reject => true,
+        Decision::Approve => approving.len() as u32 >= policy.required_approvals,
+    };
+    if !decides {
+        txn.commit().await?;
+        return Ok(Decided {
+            approval,
+            vote,
+            decided: false,
+            next_workflow: None,
+            signals,
+        });
+    }
+    // With several approvers, the next workflow hears all of them.
+    let feedback = match ballot.decision {
+        Decision::Reject => feedback,
+        Decision::Approve => combined_feedback(&approving),
+    };
+    let (approval, next_workflow, mut more) = decide_locked(
+        &txn,
+        stamp,
+        approval,
+        ballot.decision,
+        feedback,
+        max_attempts,
+    )
+    .await?;
+    signals.append(&mut more);
+    txn.commit().await?;
+    Ok(Decided {
+        approval,
+        vote,
+        decided: true,
+        next_workflow,
+        signals,
+    })
+}
+
+/// Reads the approval, holding its row lock until the transaction ends on
+/// PostgreSQL (SQLite has one writer, which is the same guarantee).
+async fn lock(txn: &DatabaseTransaction, id: Uuid) -> Result<Option<approval::Model>, DbErr> {
+    let q = approval::Entity::find_by_id(id);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        q.lock_exclusive().one(txn).await
+    } else {
+        q.one(txn).await
+    }
+}
+
+/// The `CONFLICT` for an approval that can no longer be decided.
+fn moved_on(a: &approval::Model, now: DateTime<Utc>) -> Option<AppError> {
+    if a.status == ApprovalStatus::Pending {
+        let expired = a.expires_at.is_some_and(|e| e <= now);
+        return expired.then(|| AppError::StateConflict {
+            message: format!(
+                "approval {} expired at {}; nothing was started",
+                a.id,
+                a.expires_at.unwrap_or(now).to_rfc3339()
+            ),
+            current_version: Some(a.artifact_version),
+            decided_by: None,
+            decided_at: a.expires_at,
+        });
+    }
+    Some(AppError::StateConflict {
+        message: format!(
+            "approval {} was already {} by {} at {}; nothing was started",
+            a.id,
+            status_word(a.status),
+            a.decided_by.as_deref().unwrap_or("the system"),
+            a.decided_at
+                .map_or_else(|| "an earlier time".to_string(), |t| t.to_rfc3339()),
+        ),
+        current_version: Some(a.artifact_version),
+        decided_by: Some(a.decided_by.clone().unwrap_or_else(|| "system".into())),
+        decided_at: a.decided_at,
+    })
+}
+
+/// Approving votes on the approval's current version, oldest first.
+async fn approving_votes(
+    conn: &impl ConnectionTrait,
+    a: &approval::Model,
+) -> Result<Vec<vote::Model>, DbErr> {
+    vote::Entity::find()
+        .filter(vote::Column::ApprovalId.eq(a.id))
+        .filter(vote::Column::Decision.eq(VoteDecision::Approve))
+        .filter(vote::Column::ArtifactVersion.eq(a.artifact_version))
+        .order_by_asc(vote::Column::CreatedAt)
+        .order_by_asc(vote::Column::Id)
+        .all(conn)
+        .await
+}
+
+fn combined_feedback(votes: &[vote::Model]) -> Option<String> {
+    let given: Vec<&vote::Model> = votes.iter().filter(|v| v.feedback.is_some()).collect();
+    match given.as_slice() {
+        [] => None,
+        [one] => one.feedback.clone(),
+        many => Some(
+            many.iter()
+                .map(|v| format!("{}: {}", v.reviewer, v.feedback.as_deref().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+        ),
+    }
+}
+
+/// Applies a reviewer's merge patch: checks it touches only editable
+/// fields and that the result satisfies the type's artifact schema, stores
+/// the new version and points the approval at it. `None` when the patch
+/// changes nothing.
+async fn apply_edits(
+    txn: &DatabaseTransaction,
+    registry: &Registry,
+    stamp: &Stamp,
+    approval: &approval::Model,
+    edits: &Value,
+) -> AppResult<Option<(approval::Model, Signal)>> {
+    let Some(artifact_id) = approval.artifact_id else {
+        return Err(AppError::bad_input(
+            "edits",
+            "this approval has no artifact to edit",
+        ));
+    };
+    let wf = workflows::find(txn, approval.workflow_id).await?;
+    let Some(rules) = registry
+        .get(&wf.workflow_type)
+        .and_then(|w| w.artifact_edits())
+    else {
+        return Err(AppError::bad_input(
+            "edits",
+            format!("{} artifacts cannot be edited", approval.artifact_type),
+        ));
+    };
+    let Some(patch) = edits.as_object() else {
+        return Err(AppError::bad_input(
+            "edits",
+            "edits must be a JSON object (a merge patch of the artifact's content)",
+        ));
+    };
+    if patch.is_empty() {
+        return Ok(None);
+    }
+    if let Some(k) = patch.keys().find(|k| !rules.fields.contains(&k.as_str())) {
+        return Err(AppError::bad_input(
+            format!("edits.{k}"),
+            format!(
+                "edits.{k}: only {} can be edited in a {} artifact",
+                rules.fields.join(", "),
+                approval.artifact_type
+            ),
+        ));
+    }
+    let parent = artifacts::find(txn, artifact_id).await?;
+    let content = artifacts::merge_patch(&parent.content, edits);
+    if content == parent.content {
+        return Ok(None);
+    }
+    if let Some(v) = crate::jsonschema::validate(&rules.schema, &content)
+        .into_iter()
+        .next()
+    {
+        let field = if v.path.is_empty() {
+            "edits".to_string()
+        } else {
+            format!("edits.{}", v.path)
+        };
+        return Err(AppError::BadInput {
+            message: format!("{field}: {}", v.message),
+            field: Some(field),
+        });
+    }
+    let edited = artifacts::insert_edit(txn, stamp, &parent, content).await?;
+    // What the reviewer sees changes with the content.
+    let artifact_data = artifacts::merge_patch(&approval.artifact_data, edits);
+    let updated = approval::ActiveModel {
+        id: Set(approval.id),
+        artifact_id: Set(Some(edited.id)),
+        artifact_version: Set(edited.version),
+        artifact_data: Set(artifact_data),
+        ..Default::default()
+    }
+    .update(txn)
+    .await?;
+    let signal = events::append(
+        txn,
+        stamp,
+        NewEvent {
+            kind: ARTIFACT_EDITED,
+            workflow_id: Some(approval.workflow_id),
+            approval_id: Some(approval.id),
+            chain_id: Some(approval.chain_id),
+            payload: json!({
+                "artifact_id": edited.id,
+                "artifact_version": edited.version,
+                "parent_id": parent.id,
+                "parent_version": parent.version,
+                "sha256": edited.sha256,
+                "edits": edits,
+            }),
+        },
+    )
+    .await?;
+    Ok(Some((updated, signal)))
+}
+
+/// Moves a locked, pending approval to its decided state and starts what
+/// follows, in the caller's transaction.
+async fn decide_locked(
+    txn: &DatabaseTransaction,
+    stamp: &Stamp,
+    approval: approval::Model,
+    decision: Decision,
+    feedback: Option<String>,
+    max_attempts: i32,
+) -> AppResult<(approval::Model, Option<workflow::Model>, Vec<Signal>)> {
+    let id = approval.id;
+    // The guard `status = 'pending'` keeps the invariant even for a caller
+    // that did not lock the row.
     let decided = approval::Entity::update_many()
         .col_expr(approval::Column::Status, Expr::value(decision.status()))
-        .col_expr(
-            approval::Column::DecidedBy,
-            Expr::value(stamp.actor.clone()),
-        )
+        .col_expr(approval::Column::DecidedBy, Expr::value(stamp.actor.clone()))
         .col_expr(approval::Column::Feedback, Expr::value(feedback.clone()))
         .col_expr(approval::Column::DecidedAt, Expr::value(stamp.now))
         .filter(approval::Column::Id.eq(id))
         .filter(approval::Column::Status.eq(ApprovalStatus::Pending))
-        .filter(
-            approval::Column::ExpiresAt
-                .is_null()
-                .or(approval::Column::ExpiresAt.gt(stamp.now)),
-        )
-        .exec_with_returning(&txn)
+        .exec_with_returning(txn)
         .await?;
     let Some(mut approval) = decided.into_iter().next() else {
-        txn.rollback().await?;
-        return Err(not_pending(db, id, stamp.now).await);
+        return Err(AppError::Conflict(format!(
+            "approval {id} was decided by someone else first; nothing was started"
+        )));
     };
     let follow_up = match decision {
         Decision::Approve => approval
@@ -176,7 +579,22 @@ pub async fn decide(
         input.insert("approval_id".into(), json!(approval.id));
         input.insert("decision".into(), json!(decision.word()));
         if let Some(artifact_id) = approval.artifact_id {
-            input.insert("artifact_id".into(), json!(artifact_id));
+            let artifact = artifacts::find(txn, artifact_id).await?;
+            input.insert("artifact_id".into(), json!(artifact.id));
+            input.insert("artifact_version".into(), json!(artifact.version));
+            input.insert(
+                "artifact_sha256".into(),
+                json!(artifacts::sha256_of(&artifact)),
+            );
+            if decision == Decision::Approve
+                && let Some(Value::Object(bindings)) = &approval.artifact_bindings
+            {
+                for (key, pointer) in bindings {
+                    if let Some(v) = pointer.as_str().and_then(|p| artifact.content.pointer(p)) {
+                        input.insert(key.clone(), v.clone());
+                    }
+                }
+            }
         }
         let new = NewWorkflow {
             workflow_type,
@@ -186,10 +604,9 @@ pub async fn decide(
             triggered_by_approval_id: Some(approval.id),
             max_attempts,
         };
-        let (w, signal) = match workflows::insert(&txn, stamp, new).await {
+        let (w, signal) = match workflows::insert(txn, stamp, new).await {
             Ok(ok) => ok,
             Err(e) if is_unique_violation(&e) => {
-                txn.rollback().await?;
                 return Err(AppError::Conflict(format!(
                     "approval {id} already started its next workflow; nothing was changed"
                 )));
@@ -201,13 +618,13 @@ pub async fn decide(
             next_workflow_id: Set(Some(w.id)),
             ..Default::default()
         }
-        .update(&txn)
+        .update(txn)
         .await?;
         signals.push(signal);
         next_workflow = Some(w);
     }
     let decided = events::append(
-        &txn,
+        txn,
         stamp,
         NewEvent {
             kind: kind::APPROVAL_DECIDED,
@@ -216,37 +633,37 @@ pub async fn decide(
             chain_id: Some(approval.chain_id),
             payload: json!({
                 "decision": decision.word(),
+                "feedback": feedback,
+                "artifact_version": approval.artifact_version,
                 "next_workflow_id": next_workflow.as_ref().map(|w| w.id),
             }),
         },
     )
     .await?;
     signals.insert(0, decided);
-    txn.commit().await?;
-    Ok(Decided {
-        approval,
-        next_workflow,
-        signals,
-    })
+    Ok((approval, next_workflow, signals))
 }
 
-/// The error for a decision that found nothing pending to decide.
-async fn not_pending(db: &DatabaseConnection, id: Uuid, now: DateTime<Utc>) -> AppError {
-    match get(db, id).await {
-        Err(e) => e,
-        Ok(None) => AppError::NotFound(format!("no approval with id {id}")),
-        Ok(Some(a)) if a.status == ApprovalStatus::Pending => AppError::Conflict(format!(
-            "approval {id} expired at {}; nothing was started",
-            a.expires_at.unwrap_or(now).to_rfc3339()
-        )),
-        Ok(Some(a)) => AppError::Conflict(format!(
-            "approval {id} was already {} by {} at {}; nothing was started",
-            status_word(a.status),
-            a.decided_by.as_deref().unwrap_or("the system"),
-            a.decided_at
-                .map_or_else(|| "an earlier time".to_string(), |t| t.to_rfc3339()),
-        )),
+fn decision_word(d: VoteDecision) -> &'static str {
+    match d {
+        VoteDecision::Approve => "approve",
+        VoteDecision::Reject => "reject",
     }
+}
+
+/// The votes cast on an approval, oldest first.
+pub async fn votes(conn: &impl ConnectionTrait, approval_id: Uuid) -> AppResult<Vec<vote::Model>> {
+    Ok(vote::Entity::find()
+        .filter(vote::Column::ApprovalId.eq(approval_id))
+        .order_by_asc(vote::Column::CreatedAt)
+        .order_by_asc(vote::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// Approving votes on the current version: the "1" of "1 of 2".
+pub async fn approvals_count(conn: &impl ConnectionTrait, a: &approval::Model) -> AppResult<usize> {
+    Ok(approving_votes(conn, a).await?.len())
 }
 
 pub fn status_word(s: ApprovalStatus) -> &'static str {
@@ -259,8 +676,16 @@ pub fn status_word(s: ApprovalStatus) -> &'static str {
     }
 }
 
-/// Moves pending approvals whose `expires_at` has passed to `expired`.
-pub async fn expire_due(db: &DatabaseConnection, stamp: &Stamp) -> AppResult<Vec<Signal>> {
+/// Settles pending approvals whose `expires_at` has passed, as each one's
+/// policy says: `expired`; `rejected` with the policy's reason; or
+/// `expired` and the policy's follow-up workflow started (once: the same
+/// unique constraint as a decision's next workflow).
+pub async fn expire_due(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    stamp: &Stamp,
+    max_attempts: i32,
+) -> AppResult<Vec<Signal>> {
     let due: Vec<approval::Model> = approval::Entity::find()
         .filter(approval::Column::Status.eq(ApprovalStatus::Pending))
         .filter(approval::Column::ExpiresAt.is_not_null())
@@ -270,18 +695,70 @@ pub async fn expire_due(db: &DatabaseConnection, stamp: &Stamp) -> AppResult<Vec
         .await?;
     let mut signals = Vec::new();
     for a in due {
+        let policy = Policy::from_json(a.policy.as_ref());
+        let on_expiry = policy.on_expiry;
+        let (status, feedback) = match on_expiry.action {
+            ExpiryAction::Reject => (
+                ApprovalStatus::Rejected,
+                Some(
+                    on_expiry
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| "expired before anyone decided".into()),
+                ),
+            ),
+            ExpiryAction::Expire | ExpiryAction::StartWorkflow => {
+                (ApprovalStatus::Expired, on_expiry.reason.clone())
+            }
+        };
         let txn = db.begin().await?;
         let res = approval::Entity::update_many()
-            .col_expr(
-                approval::Column::Status,
-                Expr::value(ApprovalStatus::Expired),
-            )
+            .col_expr(approval::Column::Status, Expr::value(status))
             .col_expr(approval::Column::DecidedAt, Expr::value(stamp.now))
+            .col_expr(approval::Column::Feedback, Expr::value(feedback.clone()))
             .filter(approval::Column::Id.eq(a.id))
             .filter(approval::Column::Status.eq(ApprovalStatus::Pending))
             .exec(&txn)
             .await?;
         if res.rows_affected == 1 {
+            let mut next_id = None;
+            if on_expiry.action == ExpiryAction::StartWorkflow
+                && let Some(t) = on_expiry.workflow_type.clone()
+            {
+                if registry.get(&t).is_none() {
+                    tracing::warn!(approval_id = %a.id, workflow_type = %t, "expiry follow-up type is not registered; not started");
+                } else {
+                    let input = json!({
+                        "approval_id": a.id,
+                        "artifact_id": a.artifact_id,
+                        "artifact_version": a.artifact_version,
+                        "decision": "expired",
+                        "feedback": feedback,
+                    });
+                    let (w, signal) = workflows::insert(
+                        &txn,
+                        stamp,
+                        NewWorkflow {
+                            workflow_type: t,
+                            input,
+                            idempotency_key: None,
+                            chain_id: Some(a.chain_id),
+                            triggered_by_approval_id: Some(a.id),
+                            max_attempts,
+                        },
+                    )
+                    .await?;
+                    approval::ActiveModel {
+                        id: Set(a.id),
+                        next_workflow_id: Set(Some(w.id)),
+                        ..Default::default()
+                    }
+                    .update(&txn)
+                    .await?;
+                    next_id = Some(w.id);
+                    signals.push(signal);
+                }
+            }
             signals.push(
                 events::append(
                     &txn,
@@ -291,7 +768,11 @@ pub async fn expire_due(db: &DatabaseConnection, stamp: &Stamp) -> AppResult<Vec
                         workflow_id: Some(a.workflow_id),
                         approval_id: Some(a.id),
                         chain_id: Some(a.chain_id),
-                        payload: json!({}),
+                        payload: json!({
+                            "outcome": status_word(status),
+                            "reason": feedback,
+                            "next_workflow_id": next_id,
+                        }),
                     },
                 )
                 .await?,

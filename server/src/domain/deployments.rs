@@ -70,16 +70,32 @@ pub async fn activate(
             e.into()
         }
     })?;
+    // The chain it belongs to: the approval's, else the experiment's (a
+    // rollback), so a chain's history shows what it deployed.
+    let chain_id = match (model.approval_id, model.experiment_id) {
+        (Some(a), _) => entity::approval::Entity::find_by_id(a)
+            .one(conn)
+            .await?
+            .map(|a| a.chain_id),
+        (None, Some(w)) => entity::workflow::Entity::find_by_id(w)
+            .one(conn)
+            .await?
+            .map(|w| w.chain_id),
+        (None, None) => None,
+    };
     let signal = events::append(
         conn,
         stamp,
         NewEvent {
             kind: DEPLOYMENT_ACTIVATED,
             approval_id: model.approval_id,
+            chain_id,
             payload: json!({
                 "deployment_id": model.id,
                 "target": model.target,
                 "environment": model.environment,
+                "config": model.config,
+                "deployed_by": model.deployed_by,
                 "rolled_back_from": model.rolled_back_from,
             }),
             ..Default::default()
@@ -93,8 +109,10 @@ pub async fn activate(
 pub async fn rollback(
     db: &DatabaseConnection,
     stamp: &Stamp,
+    principal: &super::Principal,
     to: Uuid,
 ) -> AppResult<(deployment::Model, Vec<Signal>)> {
+    principal.require(super::principal::Permission::Admin)?;
     let earlier = find(db, to).await?;
     if earlier.active {
         return Err(AppError::Conflict(format!(

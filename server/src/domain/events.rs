@@ -108,6 +108,7 @@ pub async fn append(
         approval_id: Set(ev.approval_id),
         chain_id: Set(ev.chain_id),
         actor: Set(stamp.actor.clone()),
+        actor_role: Set(stamp.actor_role),
         payload: Set(if ev.payload.is_null() {
             Value::Object(Default::default())
         } else {

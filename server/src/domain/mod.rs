@@ -10,9 +10,14 @@ pub mod approvals;
 pub mod artifacts;
 pub mod deployments;
 pub mod events;
+pub mod history;
+pub mod identity;
 pub mod llm_calls;
 pub mod page;
+pub mod policies;
 pub mod principal;
+pub mod secrets;
+pub mod sessions;
 pub mod workflows;
 
 use chrono::{DateTime, Utc};
@@ -24,6 +29,8 @@ pub use principal::Principal;
 #[derive(Debug, Clone)]
 pub struct Stamp {
     pub actor: String,
+    /// The actor's role (`None` for the engine).
+    pub actor_role: Option<principal::Role>,
     pub now: DateTime<Utc>,
     /// Identifies this process in cross-process notifications, so it can
     /// ignore its own echoes.

@@ -17,6 +17,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::Stamp;
+use super::principal::{Permission, Principal};
 use super::events::{self, NewEvent, Signal, kind};
 use super::page::{Cursor, Order, Page, PageRequest};
 use crate::engine::registry::Registry;
@@ -102,9 +103,11 @@ pub async fn submit(
     db: &DatabaseConnection,
     registry: &Registry,
     stamp: &Stamp,
+    principal: &Principal,
     max_attempts: i32,
     sub: Submission,
 ) -> AppResult<Submitted> {
+    principal.require(Permission::Submit)?;
     let Some(wf) = registry.get(&sub.workflow_type) else {
         return Err(AppError::bad_input(
             "type",
@@ -115,6 +118,12 @@ pub async fn submit(
             ),
         ));
     };
+    if wf.admin_only() && !principal.can(Permission::Admin) {
+        return Err(AppError::Forbidden(format!(
+            "only admins may start {} directly; it normally starts when a reviewer approves",
+            sub.workflow_type
+        )));
+    }
     let invalid = crate::jsonschema::validate(&wf.input_schema(), &sub.input)
         .into_iter()
         .next()
@@ -278,8 +287,10 @@ pub async fn triggered_by(
 pub async fn cancel(
     db: &DatabaseConnection,
     stamp: &Stamp,
+    principal: &Principal,
     id: Uuid,
 ) -> AppResult<(workflow::Model, Vec<Signal>)> {
+    may_change(db, principal, id, "cancel").await?;
     let txn = db.begin().await?;
     let res = workflow::Entity::update_many()
         .col_expr(
@@ -334,8 +345,10 @@ pub async fn cancel(
 pub async fn retry(
     db: &DatabaseConnection,
     stamp: &Stamp,
+    principal: &Principal,
     id: Uuid,
 ) -> AppResult<(workflow::Model, Vec<Signal>)> {
+    may_change(db, principal, id, "retry").await?;
     let txn = db.begin().await?;
     let res = workflow::Entity::update_many()
         .col_expr(
@@ -381,6 +394,28 @@ pub async fn retry(
     .await?;
     txn.commit().await?;
     Ok((w, vec![signal]))
+}
+
+/// Submitters and reviewers may cancel or retry the workflows they
+/// started; admins any.
+async fn may_change(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: Uuid,
+    verb: &str,
+) -> AppResult<()> {
+    principal.require(Permission::Submit)?;
+    if principal.can(Permission::Admin) {
+        return Ok(());
+    }
+    let w = find(db, id).await?;
+    if w.created_by != principal.id {
+        return Err(AppError::Forbidden(format!(
+            "workflow {id} was started by {}; only they or an admin may {verb} it",
+            w.created_by
+        )));
+    }
+    Ok(())
 }
 
 pub fn status_word(s: WorkflowStatus) -> &'static str {

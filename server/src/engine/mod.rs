@@ -14,5 +14,6 @@ pub mod worker;
 
 pub use context::RunContext;
 pub use registry::{
-    ApprovalRequest, FollowUp, NewArtifact, Outcome, Registry, Workflow, WorkflowError,
+    ApprovalRequest, ArtifactEdits, FollowUp, NewArtifact, Outcome, Registry, Workflow,
+    WorkflowError,
 };

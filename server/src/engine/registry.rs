@@ -38,6 +38,16 @@ pub trait Workflow: Send + Sync + 'static {
     fn timeout(&self, configured: Duration) -> Duration {
         configured
     }
+    /// Whether only admins may start this type with `runWorkflow` (it
+    /// normally starts from a decision, e.g. deploying a config).
+    fn admin_only(&self) -> bool {
+        false
+    }
+    /// What a reviewer may change in this type's artifact before approving
+    /// it (`approve(…, edits)`); `None`: its artifacts cannot be edited.
+    fn artifact_edits(&self) -> Option<ArtifactEdits> {
+        None
+    }
     /// Checks beyond the JSON Schema (run after it passed), before any row
     /// is written. `Err((path, message))` names the offending field relative
     /// to the input, e.g. `factors.temperature`.
@@ -79,6 +89,14 @@ pub struct NewArtifact {
     pub parent_id: Option<Uuid>,
 }
 
+/// The part of an artifact a reviewer may edit: the top-level fields an
+/// edit may touch, and the JSON Schema the edited content must satisfy.
+#[derive(Debug, Clone)]
+pub struct ArtifactEdits {
+    pub fields: &'static [&'static str],
+    pub schema: Value,
+}
+
 /// The decision a run asks for, and what each answer starts.
 #[derive(Debug, Clone, Default)]
 pub struct ApprovalRequest {
@@ -91,6 +109,11 @@ pub struct ApprovalRequest {
     /// Start `on_reject` only when the reviewer wrote feedback.
     pub reject_requires_feedback: bool,
     pub expires_in: Option<Duration>,
+    /// Inputs of the `on_approve` workflow read, at decision time, from the
+    /// artifact version that was approved: `(input key, JSON pointer into
+    /// the content)`. What runs next is then exactly what was approved,
+    /// reviewer edits included.
+    pub artifact_bindings: Vec<(String, String)>,
 }
 
 /// The next workflow a decision starts. Its input is `input` plus

@@ -217,7 +217,13 @@ impl Worker {
 
     async fn sweep_expired_approvals(&self) {
         let stamp = self.state.stamp(&Principal::system());
-        match approvals::expire_due(&self.state.db, &stamp).await {
+        match approvals::expire_due(
+            &self.state.db,
+            &self.state.registry,
+            &stamp,
+            self.state.config.engine.max_attempts,
+        )
+        .await {
             Ok(signals) => self.state.hub.publish(signals),
             Err(e) => tracing::warn!(error = ?e, "expiring approvals failed"),
         }

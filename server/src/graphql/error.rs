@@ -31,6 +31,23 @@ impl From<AppError> for Error {
                     e.set("field", f.as_str());
                 }
             }),
+            AppError::StateConflict {
+                message,
+                current_version,
+                decided_by,
+                decided_at,
+            } => Error::new(message).extend_with(|_, e| {
+                e.set("code", code);
+                if let Some(v) = current_version {
+                    e.set("currentVersion", v);
+                }
+                if let Some(by) = &decided_by {
+                    e.set("decidedBy", by.as_str());
+                }
+                if let Some(at) = decided_at {
+                    e.set("decidedAt", at.to_rfc3339());
+                }
+            }),
             other => Error::new(other.message()).extend_with(|_, e| e.set("code", code)),
         }
     }
@@ -87,6 +104,23 @@ mod tests {
             assert_eq!(json["extensions"]["code"], code.as_str());
             assert_eq!(json["message"], message);
         }
+    }
+
+    #[test]
+    fn a_state_conflict_carries_who_decided_when_and_the_current_version() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-27T10:00:00Z")
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_default();
+        let json = extensions(AppError::StateConflict {
+            message: "already approved".into(),
+            current_version: Some(2),
+            decided_by: Some("ana".into()),
+            decided_at: Some(at),
+        });
+        assert_eq!(json["extensions"]["code"], "CONFLICT");
+        assert_eq!(json["extensions"]["currentVersion"], 2);
+        assert_eq!(json["extensions"]["decidedBy"], "ana");
+        assert_eq!(json["extensions"]["decidedAt"], "2026-11-27T10:00:00+00:00");
     }
 
     #[test]

@@ -4,14 +4,17 @@
 
 pub mod error;
 pub mod experiment;
+pub mod identity;
 pub mod mutation;
 pub mod query;
+pub mod review;
 pub mod subscription;
 pub mod types;
 
 use async_graphql::{Context, Schema};
 
 use crate::domain::Principal;
+use crate::domain::principal::Permission;
 use crate::state::AppState;
 
 pub use mutation::MutationRoot;
@@ -43,9 +46,20 @@ pub(crate) fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
 }
 
 /// The caller, put into the request by the HTTP layer (or the WebSocket's
-/// connection_init); anonymous when absent.
+/// connection_init); unauthenticated when absent.
 pub(crate) fn principal(ctx: &Context<'_>) -> Principal {
     ctx.data_opt::<Principal>()
         .cloned()
-        .unwrap_or_else(Principal::anonymous)
+        .unwrap_or_else(Principal::unauthenticated)
+}
+
+/// The caller, when it has `permission` (else `UNAUTHENTICATED` or
+/// `FORBIDDEN`). Every root field starts with this.
+pub(crate) fn require(
+    ctx: &Context<'_>,
+    permission: Permission,
+) -> Result<Principal, crate::error::AppError> {
+    let p = principal(ctx);
+    p.require(permission)?;
+    Ok(p)
 }

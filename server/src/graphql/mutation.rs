@@ -2,16 +2,25 @@
 
 use std::time::Duration;
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, Json, Object, Result};
 use entity::workflow::WorkflowStatus as DbStatus;
+use serde_json::Value;
 
 use super::error::parse_id;
+use super::identity::{
+    ApiToken, CreateTokenInput, CreateTokenPayload, CreateUserInput, CreateUserPayload,
+    SignInLink, User,
+};
+use super::review::{ApprovalPolicy, ApprovalPolicyInput, DecisionItem, Vote};
 use super::types::{
     Approval, BatchDecisionPayload, BatchDecisionResult, BatchItemError, DecideApprovalPayload,
     Deployment, RunWorkflowInput, RunWorkflowPayload, Workflow,
 };
-use super::{principal, state};
-use crate::domain::approvals::{self, Decision};
+use super::{require, state};
+use crate::domain::approvals::{self, Ballot, Decision};
+use crate::domain::identity::{self, NewToken, NewUser};
+use crate::domain::principal::Permission;
+use crate::domain::{policies, sessions};
 use crate::domain::events::kind;
 use crate::domain::workflows::{self, Submission};
 use crate::engine::signals::Notice;
@@ -30,14 +39,16 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: RunWorkflowInput,
     ) -> Result<RunWorkflowPayload> {
+        let principal = require(ctx, Permission::Submit)?;
         let state = state(ctx);
-        let stamp = state.stamp(&principal(ctx));
+        let stamp = state.stamp(&principal);
         // Subscribe before writing, so the completion cannot slip past.
         let notices = input.wait.then(|| state.hub.subscribe());
         let submitted = workflows::submit(
             &state.db,
             &state.registry,
             &stamp,
+            &principal,
             state.config.engine.max_attempts,
             Submission {
                 workflow_type: input.workflow_type,
@@ -76,104 +87,282 @@ impl MutationRoot {
         })
     }
 
-    /// Approves a pending approval, with optional feedback, and starts what
-    /// follows it in the same transaction. `CONFLICT` when it was already
-    /// decided (nothing is started then).
+    /// Votes to approve, on the artifact version the reviewer read
+    /// (`Approval.artifactVersion`). With `edits` (a JSON merge patch of the
+    /// artifact's editable fields) the edited content is stored as a new
+    /// version first, and that is what is approved. The k-th approval the
+    /// policy requires decides it and starts what follows in the same
+    /// transaction. `CONFLICT` (with `extensions.currentVersion`,
+    /// `decidedBy`, `decidedAt`) when the version is stale, the approval was
+    /// decided, or this reviewer already voted; `FORBIDDEN` when the policy
+    /// does not let the caller decide.
     async fn approve(
         &self,
         ctx: &Context<'_>,
         id: ID,
+        #[graphql(desc = "The artifact version the decision is made on.")] version: i32,
         feedback: Option<String>,
+        #[graphql(desc = "A JSON merge patch (RFC 7396) of the artifact's content.")] edits: Option<
+            Json<Value>,
+        >,
     ) -> Result<DecideApprovalPayload> {
-        decide(ctx, id, Decision::Approve, feedback).await
+        let ballot = Ballot {
+            decision: Decision::Approve,
+            version,
+            feedback,
+            edits: edits.map(|e| e.0),
+        };
+        decide(ctx, id, ballot).await
     }
 
-    /// Rejects a pending approval, with optional feedback; starts the
-    /// rejection follow-up when the approval has one (some require feedback).
+    /// Votes to reject; one eligible rejection decides the approval and
+    /// starts the rejection follow-up when it has one (some require
+    /// feedback). Errors as for `approve`.
     async fn reject(
         &self,
         ctx: &Context<'_>,
         id: ID,
+        #[graphql(desc = "The artifact version the decision is made on.")] version: i32,
         feedback: Option<String>,
     ) -> Result<DecideApprovalPayload> {
-        decide(ctx, id, Decision::Reject, feedback).await
+        let ballot = Ballot {
+            decision: Decision::Reject,
+            version,
+            feedback,
+            edits: None,
+        };
+        decide(ctx, id, ballot).await
     }
 
-    /// Approves several approvals at once. Each is decided in its own
-    /// transaction, exactly once; the result says, per id, whether it was
-    /// decided and why not (`CONFLICT` when someone decided it first). At
-    /// most 100 ids.
+    /// Votes to approve several approvals, each on the version given. Each
+    /// vote is its own transaction; the result says, per item, what
+    /// happened and why not (`CONFLICT`, `FORBIDDEN`, …). At most 100.
     async fn approve_many(
         &self,
         ctx: &Context<'_>,
-        ids: Vec<ID>,
+        items: Vec<DecisionItem>,
         feedback: Option<String>,
     ) -> Result<BatchDecisionPayload> {
-        decide_many(ctx, ids, Decision::Approve, feedback).await
+        decide_many(ctx, items, Decision::Approve, feedback).await
     }
 
-    /// Rejects several approvals at once; see `approveMany`.
+    /// Votes to reject several approvals; see `approveMany`.
     async fn reject_many(
         &self,
         ctx: &Context<'_>,
-        ids: Vec<ID>,
+        items: Vec<DecisionItem>,
         feedback: Option<String>,
     ) -> Result<BatchDecisionPayload> {
-        decide_many(ctx, ids, Decision::Reject, feedback).await
+        decide_many(ctx, items, Decision::Reject, feedback).await
     }
 
-    /// Activates the config of an earlier deployment again. The rollback is
-    /// recorded as a new deployment (`rolledBackFrom` names the earlier one).
+    /// Activates the config of an earlier deployment again (ADMIN). The
+    /// rollback is recorded as a new deployment (`rolledBackFrom` names the
+    /// earlier one).
     async fn rollback_deployment(&self, ctx: &Context<'_>, id: ID) -> Result<Deployment> {
+        let principal = require(ctx, Permission::Admin)?;
         let state = state(ctx);
         let id = parse_id("id", &id)?;
-        let (d, signals) =
-            crate::domain::deployments::rollback(&state.db, &state.stamp(&principal(ctx)), id)
-                .await?;
+        let (d, signals) = crate::domain::deployments::rollback(
+            &state.db,
+            &state.stamp(&principal),
+            &principal,
+            id,
+        )
+        .await?;
         state.hub.publish(signals);
         Ok(Deployment(d))
     }
 
-    /// Stops a pending or running workflow. `CONFLICT` once it has finished.
+    /// Stops a pending or running workflow (its creator, or an admin).
+    /// `CONFLICT` once it has finished.
     async fn cancel_workflow(&self, ctx: &Context<'_>, id: ID) -> Result<Workflow> {
+        let principal = require(ctx, Permission::Submit)?;
         let state = state(ctx);
         let id = parse_id("id", &id)?;
-        let (w, signals) = workflows::cancel(&state.db, &state.stamp(&principal(ctx)), id).await?;
+        let (w, signals) =
+            workflows::cancel(&state.db, &state.stamp(&principal), &principal, id).await?;
         state.hub.publish(signals);
         Ok(Workflow(w))
     }
 
-    /// Runs a failed or cancelled workflow again with a fresh attempt budget.
+    /// Runs a failed or cancelled workflow again with a fresh attempt budget
+    /// (its creator, or an admin).
     async fn retry_workflow(&self, ctx: &Context<'_>, id: ID) -> Result<Workflow> {
+        let principal = require(ctx, Permission::Submit)?;
         let state = state(ctx);
         let id = parse_id("id", &id)?;
-        let (w, signals) = workflows::retry(&state.db, &state.stamp(&principal(ctx)), id).await?;
+        let (w, signals) =
+            workflows::retry(&state.db, &state.stamp(&principal), &principal, id).await?;
         state.hub.publish(signals);
         Ok(Workflow(w))
+    }
+
+    /// Adds a person and returns a one-time sign-in link for them (ADMIN).
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> Result<CreateUserPayload> {
+        let principal = require(ctx, Permission::Admin)?;
+        let state = state(ctx);
+        let stamp = state.stamp(&principal);
+        let (user, signal) = identity::create_user(
+            &state.db,
+            &stamp,
+            NewUser {
+                name: input.name,
+                email: input.email,
+                role: input.role.into(),
+            },
+        )
+        .await
+        .map_err(|e| with_input_prefix(e))?;
+        state.hub.publish([signal]);
+        let (code, expires_at) = sessions::issue_code(&state.db, &stamp, user.id).await?;
+        Ok(CreateUserPayload {
+            user: User(user),
+            sign_in_link: SignInLink {
+                url: sessions::sign_in_url(&state.config.public_url(), &code),
+                expires_at,
+            },
+        })
+    }
+
+    /// Disables a user (ADMIN): their tokens and sessions stop working at
+    /// once and their open subscriptions are closed.
+    async fn disable_user(&self, ctx: &Context<'_>, id: ID) -> Result<User> {
+        let principal = require(ctx, Permission::Admin)?;
+        let state = state(ctx);
+        let id = parse_id("id", &id)?;
+        let (user, signal) =
+            identity::disable_user(&state.db, &state.stamp(&principal), id).await?;
+        state.hub.publish([signal]);
+        Ok(User(user))
+    }
+
+    /// A new one-time sign-in link for a user (ADMIN).
+    async fn create_sign_in_link(&self, ctx: &Context<'_>, user_id: ID) -> Result<SignInLink> {
+        let principal = require(ctx, Permission::Admin)?;
+        let state = state(ctx);
+        let id = parse_id("userId", &user_id)?;
+        let (code, expires_at) =
+            sessions::issue_code(&state.db, &state.stamp(&principal), id).await?;
+        Ok(SignInLink {
+            url: sessions::sign_in_url(&state.config.public_url(), &code),
+            expires_at,
+        })
+    }
+
+    /// Creates an API token (ADMIN). Its secret is in this answer only:
+    /// Baton keeps just its hash.
+    async fn create_token(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTokenInput,
+    ) -> Result<CreateTokenPayload> {
+        let principal = require(ctx, Permission::Admin)?;
+        let state = state(ctx);
+        let user_id = input
+            .user_id
+            .as_ref()
+            .map(|u| parse_id("input.userId", u))
+            .transpose()?;
+        let issued = identity::create_token(
+            &state.db,
+            &state.stamp(&principal),
+            NewToken {
+                name: input.name,
+                role: input.role.into(),
+                user_id,
+                service_name: input.service_name,
+                expires_in: input
+                    .expires_in_seconds
+                    .map(|s| chrono::TimeDelta::seconds(i64::from(s))),
+            },
+        )
+        .await
+        .map_err(with_input_prefix)?;
+        state.hub.publish([issued.signal]);
+        Ok(CreateTokenPayload {
+            token: ApiToken(issued.token),
+            secret: issued.secret,
+        })
+    }
+
+    /// Revokes a token (ADMIN): refused from the next request on, in every
+    /// process, and its open subscriptions are closed.
+    async fn revoke_token(&self, ctx: &Context<'_>, id: ID) -> Result<ApiToken> {
+        let principal = require(ctx, Permission::Admin)?;
+        let state = state(ctx);
+        let id = parse_id("id", &id)?;
+        let (token, signal) =
+            identity::revoke_token(&state.db, &state.stamp(&principal), id).await?;
+        state.hub.publish([signal]);
+        Ok(ApiToken(token))
+    }
+
+    /// Sets the approval policy of a workflow type (ADMIN); recorded as a
+    /// `policy.set` event. Approvals already open keep the policy they were
+    /// created under.
+    async fn set_approval_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: ApprovalPolicyInput,
+    ) -> Result<ApprovalPolicy> {
+        let principal = require(ctx, Permission::Admin)?;
+        let state = state(ctx);
+        let (stored, signal) = policies::set(
+            &state.db,
+            &state.registry,
+            &state.stamp(&principal),
+            input.into_change(),
+        )
+        .await?;
+        state.hub.publish([signal]);
+        Ok(ApprovalPolicy(stored))
     }
 }
 
-async fn decide(
-    ctx: &Context<'_>,
-    id: ID,
-    decision: Decision,
-    feedback: Option<String>,
-) -> Result<DecideApprovalPayload> {
+/// Field errors of inputs given as `input: {…}` name the field as
+/// `input.name`, as the schema shows it.
+fn with_input_prefix(e: AppError) -> AppError {
+    match e {
+        AppError::BadInput {
+            field: Some(f),
+            message,
+        } if !f.starts_with("input.") => AppError::BadInput {
+            field: Some(format!("input.{f}")),
+            message,
+        },
+        other => other,
+    }
+}
+
+async fn decide(ctx: &Context<'_>, id: ID, ballot: Ballot) -> Result<DecideApprovalPayload> {
+    let principal = require(ctx, Permission::Review)?;
     let state = state(ctx);
     let id = parse_id("id", &id)?;
-    let decided = approvals::decide(
+    let decided = approvals::vote(
         &state.db,
-        &state.stamp(&principal(ctx)),
+        &state.registry,
+        &state.stamp(&principal),
+        &principal,
         id,
-        decision,
-        feedback,
+        ballot,
         state.config.engine.max_attempts,
     )
     .await?;
     state.hub.publish(decided.signals);
+    let current_version = decided.approval.artifact_version;
     Ok(DecideApprovalPayload {
         approval: Approval(decided.approval),
         next_workflow: decided.next_workflow.map(Workflow),
+        vote: Vote {
+            model: decided.vote,
+            current_version,
+        },
+        decided: decided.decided,
     })
 }
 
@@ -181,39 +370,46 @@ const MAX_BATCH: usize = 100;
 
 async fn decide_many(
     ctx: &Context<'_>,
-    ids: Vec<ID>,
+    items: Vec<DecisionItem>,
     decision: Decision,
     feedback: Option<String>,
 ) -> Result<BatchDecisionPayload> {
-    if ids.is_empty() || ids.len() > MAX_BATCH {
+    let principal = require(ctx, Permission::Review)?;
+    if items.is_empty() || items.len() > MAX_BATCH {
         return Err(AppError::bad_input(
-            "ids",
+            "items",
             format!(
-                "ids must list 1 to {MAX_BATCH} approvals, got {}",
-                ids.len()
+                "items must list 1 to {MAX_BATCH} approvals, got {}",
+                items.len()
             ),
         )
         .into());
     }
     let state = state(ctx);
-    let principal = principal(ctx);
     let mut seen = std::collections::HashSet::new();
-    let mut results = Vec::with_capacity(ids.len());
+    let mut results = Vec::with_capacity(items.len());
     let mut decided = 0;
-    for id in ids {
-        let outcome = match parse_id("ids", &id) {
+    for item in items {
+        let id = item.id;
+        let outcome = match parse_id("items", &id) {
             Err(e) => Err(e),
             Ok(uuid) if !seen.insert(uuid) => Err(AppError::bad_input(
-                "ids",
+                "items",
                 format!("{uuid} is listed more than once"),
             )),
             Ok(uuid) => {
-                approvals::decide(
+                approvals::vote(
                     &state.db,
+                    &state.registry,
                     &state.stamp(&principal),
+                    &principal,
                     uuid,
-                    decision,
-                    feedback.clone(),
+                    Ballot {
+                        decision,
+                        version: item.version,
+                        feedback: feedback.clone(),
+                        edits: None,
+                    },
                     state.config.engine.max_attempts,
                 )
                 .await
@@ -222,7 +418,9 @@ async fn decide_many(
         results.push(match outcome {
             Ok(d) => {
                 state.hub.publish(d.signals);
-                decided += 1;
+                if d.decided {
+                    decided += 1;
+                }
                 BatchDecisionResult {
                     id,
                     ok: true,

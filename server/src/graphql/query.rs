@@ -4,7 +4,12 @@ use async_graphql::{Context, ID, Json, Object, Result};
 
 use super::error::parse_id;
 use super::experiment::Experiment;
-use super::state;
+use super::identity::{ApiToken, User, Viewer};
+use super::review::{ApprovalPolicy, HistoryEvent};
+use super::{principal, require, state};
+use crate::domain::principal::Permission;
+use crate::domain::{history, identity, policies};
+use crate::error::AppError;
 use super::types::{
     Approval, ApprovalConnection, ApprovalFilter, Artifact, ArtifactTypeCount, Deployment,
     DeploymentConnection, Workflow, WorkflowConnection, WorkflowFilter, WorkflowType,
@@ -21,6 +26,7 @@ pub struct QueryRoot;
 impl QueryRoot {
     /// One workflow by id; null when there is none.
     async fn workflow(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Workflow>> {
+        require(ctx, Permission::Read)?;
         let id = parse_id("id", &id)?;
         Ok(workflows::get(&state(ctx).db, id).await?.map(Workflow))
     }
@@ -33,6 +39,7 @@ impl QueryRoot {
         #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "The endCursor of the previous page.")] after: Option<String>,
     ) -> Result<WorkflowConnection> {
+        require(ctx, Permission::Read)?;
         let page = PageRequest::new(first, after.as_deref(), Order::NewestFirst)?;
         let filter = filter.unwrap_or_default();
         let filter = workflows::WorkflowFilter {
@@ -51,6 +58,7 @@ impl QueryRoot {
 
     /// One approval by id; null when there is none.
     async fn approval(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Approval>> {
+        require(ctx, Permission::Read)?;
         let id = parse_id("id", &id)?;
         Ok(approvals::get(&state(ctx).db, id).await?.map(Approval))
     }
@@ -63,6 +71,7 @@ impl QueryRoot {
         #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "The endCursor of the previous page.")] after: Option<String>,
     ) -> Result<ApprovalConnection> {
+        require(ctx, Permission::Read)?;
         let page = PageRequest::new(first, after.as_deref(), Order::NewestFirst)?;
         let filter = filter.unwrap_or_default();
         let filter = approvals::ApprovalFilter {
@@ -84,6 +93,7 @@ impl QueryRoot {
         #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "The endCursor of the previous page.")] after: Option<String>,
     ) -> Result<ApprovalConnection> {
+        require(ctx, Permission::Read)?;
         let page = PageRequest::new(first, after.as_deref(), Order::OldestFirst)?;
         let filter = approvals::ApprovalFilter {
             status: Some(DbApprovalStatus::Pending),
@@ -97,6 +107,7 @@ impl QueryRoot {
 
     /// How many approvals are pending, per artifact type (most first).
     async fn pending_approval_counts(&self, ctx: &Context<'_>) -> Result<Vec<ArtifactTypeCount>> {
+        require(ctx, Permission::Read)?;
         Ok(approvals::pending_counts(&state(ctx).db)
             .await?
             .into_iter()
@@ -109,6 +120,7 @@ impl QueryRoot {
 
     /// One artifact by id; null when there is none.
     async fn artifact(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Artifact>> {
+        require(ctx, Permission::Read)?;
         let id = parse_id("id", &id)?;
         Ok(artifacts::get(&state(ctx).db, id).await?.map(Artifact))
     }
@@ -121,6 +133,7 @@ impl QueryRoot {
         target: String,
         environment: String,
     ) -> Result<Option<Deployment>> {
+        require(ctx, Permission::Read)?;
         Ok(deployments::active(&state(ctx).db, &target, &environment)
             .await?
             .map(Deployment))
@@ -135,6 +148,7 @@ impl QueryRoot {
         #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "The endCursor of the previous page.")] after: Option<String>,
     ) -> Result<DeploymentConnection> {
+        require(ctx, Permission::Read)?;
         let page = PageRequest::new(first, after.as_deref(), Order::NewestFirst)?;
         Ok(deployments::list(
             &state(ctx).db,
@@ -149,6 +163,7 @@ impl QueryRoot {
     /// A Taguchi experiment by the id of its `run_experiment` workflow;
     /// null until that workflow has finished (or when there is none).
     async fn experiment(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Experiment>> {
+        require(ctx, Permission::Read)?;
         let id = parse_id("id", &id)?;
         Ok(run_experiment::load(&state(ctx).db, id)
             .await?
@@ -156,8 +171,9 @@ impl QueryRoot {
     }
 
     /// The workflow types this server runs.
-    async fn workflow_types(&self, ctx: &Context<'_>) -> Vec<WorkflowType> {
-        state(ctx)
+    async fn workflow_types(&self, ctx: &Context<'_>) -> Result<Vec<WorkflowType>> {
+        require(ctx, Permission::Read)?;
+        Ok(state(ctx)
             .registry
             .all()
             .map(|w| WorkflowType {
@@ -166,7 +182,90 @@ impl QueryRoot {
                 input_schema: Json(w.input_schema()),
                 requires_approval: w.requires_approval(),
             })
-            .collect()
+            .collect())
+    }
+
+    /// The caller: who they are, their role and how they signed in; null
+    /// when the request carries no credential.
+    async fn viewer(&self, ctx: &Context<'_>) -> Option<Viewer> {
+        let p = principal(ctx);
+        p.is_authenticated().then_some(Viewer(p))
+    }
+
+    /// Every user, by name (ADMIN).
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false, desc = "Also list disabled users.")] include_disabled: bool,
+    ) -> Result<Vec<User>> {
+        require(ctx, Permission::Admin)?;
+        Ok(identity::list_users(&state(ctx).db, include_disabled)
+            .await?
+            .into_iter()
+            .map(User)
+            .collect())
+    }
+
+    /// API tokens, newest first, never their secrets (ADMIN).
+    async fn api_tokens(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false, desc = "Also list revoked tokens.")] include_revoked: bool,
+    ) -> Result<Vec<ApiToken>> {
+        require(ctx, Permission::Admin)?;
+        Ok(identity::list_tokens(&state(ctx).db, include_revoked)
+            .await?
+            .into_iter()
+            .map(ApiToken)
+            .collect())
+    }
+
+    /// The approval policy of every workflow type that asks for approval
+    /// (the default where none was set).
+    async fn approval_policies(&self, ctx: &Context<'_>) -> Result<Vec<ApprovalPolicy>> {
+        require(ctx, Permission::Read)?;
+        let st = state(ctx);
+        Ok(policies::all(&st.db, &st.registry)
+            .await?
+            .into_iter()
+            .map(ApprovalPolicy)
+            .collect())
+    }
+
+    /// The approval policy in force for one workflow type.
+    async fn approval_policy(
+        &self,
+        ctx: &Context<'_>,
+        workflow_type: String,
+    ) -> Result<ApprovalPolicy> {
+        require(ctx, Permission::Read)?;
+        let st = state(ctx);
+        if st.registry.get(&workflow_type).is_none() {
+            return Err(AppError::bad_input(
+                "workflowType",
+                format!(
+                    "unknown workflow type '{workflow_type}'; known types: {}",
+                    st.registry.names().join(", ")
+                ),
+            )
+            .into());
+        }
+        Ok(ApprovalPolicy(
+            policies::effective(&st.db, &workflow_type).await?,
+        ))
+    }
+
+    /// Everything recorded about a chain, in order: who started what, the
+    /// judge's scores, each vote and edit, the policy in force, what was
+    /// deployed and by whom. At most 5,000 events.
+    async fn history(&self, ctx: &Context<'_>, chain_id: ID) -> Result<Vec<HistoryEvent>> {
+        require(ctx, Permission::Read)?;
+        let id = parse_id("chainId", &chain_id)?;
+        Ok(history::for_chain(&state(ctx).db, id)
+            .await?
+            .into_iter()
+            .map(HistoryEvent)
+            .collect())
     }
 }
 

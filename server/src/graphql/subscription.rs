@@ -13,7 +13,8 @@ use futures_util::{Stream, StreamExt, stream};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::error::parse_id;
-use super::state;
+use super::{require, state};
+use crate::domain::principal::Permission;
 use super::types::{
     Approval, ApprovalEvent, ApprovalEventKind, Workflow, WorkflowEvent, WorkflowEventKind,
 };
@@ -49,6 +50,7 @@ impl SubscriptionRoot {
         #[graphql(name = "type")] workflow_type: Option<String>,
         chain_id: Option<ID>,
     ) -> Result<impl Stream<Item = Workflow> + use<>> {
+        require(ctx, Permission::Read)?;
         let events = workflow_stream(ctx, COMPLETION_KINDS, workflow_type, chain_id).await?;
         Ok(events.map(|e| e.workflow))
     }
@@ -63,6 +65,7 @@ impl SubscriptionRoot {
         #[graphql(name = "type")] workflow_type: Option<String>,
         chain_id: Option<ID>,
     ) -> Result<impl Stream<Item = WorkflowEvent> + use<>> {
+        require(ctx, Permission::Read)?;
         workflow_stream(ctx, WORKFLOW_KINDS, workflow_type, chain_id).await
     }
 
@@ -71,6 +74,7 @@ impl SubscriptionRoot {
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = ApprovalEvent> + use<>> {
+        require(ctx, Permission::Read)?;
         let state = state(ctx).clone();
         let signals = signal_stream(state.clone(), APPROVAL_KINDS).await?;
         Ok(signals.filter_map(move |s| {

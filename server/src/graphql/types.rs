@@ -8,8 +8,10 @@ use entity::workflow::WorkflowStatus as DbWorkflowStatus;
 use entity::{approval, artifact, deployment, event, llm_call, workflow};
 use serde_json::Value;
 
+use super::review::{ApprovalPolicy, Eligibility, Vote};
 use super::state;
 use crate::domain::page::Page;
+use crate::domain::policies::Policy;
 use crate::domain::{approvals, artifacts, events, llm_calls, workflows};
 
 /// Where a workflow is in its life.
@@ -273,6 +275,70 @@ impl Approval {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// The version of the artifact the approval shows now (0: it has no
+    /// artifact). A decision names it (`approve(id, version)`); a reviewer's
+    /// edit raises it.
+    async fn artifact_version(&self) -> i32 {
+        self.0.artifact_version
+    }
+    /// Hex SHA-256 of that version's content (canonical JSON).
+    async fn artifact_sha256(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let Some(id) = self.0.artifact_id else {
+            return Ok(None);
+        };
+        Ok(artifacts::get(&state(ctx).db, id)
+            .await?
+            .map(|a| artifacts::sha256_of(&a)))
+    }
+    /// The approval policy in force when the approval was created.
+    async fn policy(&self, ctx: &Context<'_>) -> Result<ApprovalPolicy> {
+        let wf = workflows::find(&state(ctx).db, self.0.workflow_id).await?;
+        Ok(ApprovalPolicy::snapshot(
+            wf.workflow_type,
+            Policy::from_json(self.0.policy.as_ref()),
+        ))
+    }
+    /// Every vote so far, oldest first.
+    async fn votes(&self, ctx: &Context<'_>) -> Result<Vec<Vote>> {
+        Ok(approvals::votes(&state(ctx).db, self.0.id)
+            .await?
+            .into_iter()
+            .map(|model| Vote {
+                model,
+                current_version: self.0.artifact_version,
+            })
+            .collect())
+    }
+    /// Approving votes on the current version (the 1 of "1 of 2").
+    async fn approvals_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(approvals::approvals_count(&state(ctx).db, &self.0).await? as i32)
+    }
+    /// How many distinct approvals decide it (the 2 of "1 of 2").
+    async fn required_approvals(&self) -> i32 {
+        Policy::from_json(self.0.policy.as_ref()).required_approvals as i32
+    }
+    /// Who started the chain.
+    async fn started_by(&self) -> &str {
+        &self.0.started_by
+    }
+    /// Whether the caller may decide it now, and why not.
+    async fn viewer_can_decide(&self, ctx: &Context<'_>) -> Eligibility {
+        let p = super::principal(ctx);
+        let refusal = if self.0.status != DbApprovalStatus::Pending {
+            Some(format!(
+                "it is already {}",
+                approvals::status_word(self.0.status)
+            ))
+        } else if !p.is_authenticated() {
+            Some("sign in to decide".to_string())
+        } else {
+            Policy::from_json(self.0.policy.as_ref()).refusal(&p, &self.0.started_by)
+        };
+        Eligibility {
+            allowed: refusal.is_none(),
+            reason: refusal,
+        }
+    }
 }
 
 /// A stored output: a draft, experiment results, a config. Revisions point
@@ -308,6 +374,16 @@ impl Artifact {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// Hex SHA-256 of the content's canonical JSON (keys sorted, compact):
+    /// what the next workflow's input names as `artifact_sha256`.
+    async fn sha256(&self) -> String {
+        artifacts::sha256_of(&self.0)
+    }
+    /// Who wrote this version: null when its workflow did, else the
+    /// reviewer who edited it.
+    async fn author(&self) -> Option<&str> {
+        self.0.author.as_deref()
     }
 }
 
@@ -419,6 +495,10 @@ impl Event {
     /// Who caused it (`system` for the engine).
     async fn actor(&self) -> &str {
         &self.0.actor
+    }
+    /// The actor's role when it acted; null for the engine.
+    async fn actor_role(&self) -> Option<super::identity::Role> {
+        self.0.actor_role.map(Into::into)
     }
     async fn payload(&self) -> Json<&Value> {
         Json(&self.0.payload)
@@ -544,12 +624,20 @@ pub struct RunWorkflowPayload {
     pub created: bool,
 }
 
-/// What a decision changed.
+/// What a vote changed.
 #[derive(SimpleObject)]
 pub struct DecideApprovalPayload {
+    /// The approval as it is now: decided, or still pending when more
+    /// approvals are needed.
     pub approval: Approval,
-    /// The workflow the decision started, if the approval has a follow-up.
+    /// The workflow the decision started, if this vote decided it and the
+    /// approval has a follow-up.
     pub next_workflow: Option<Workflow>,
+    /// The vote recorded.
+    pub vote: Vote,
+    /// True when this vote decided the approval (the k-th approval, or a
+    /// rejection).
+    pub decided: bool,
 }
 
 /// What happened to an approval.

@@ -1,6 +1,7 @@
 //! The HTTP surface: `/graphql` (POST; GET for queries, GraphiQL and the
 //! graphql-ws upgrade), `/healthz`, `/readyz`, and the review app at `/`.
 
+mod auth;
 mod graphql;
 mod health;
 mod spa;
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{Method, header};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -30,8 +31,9 @@ pub struct HttpState {
 pub fn router(app: AppState) -> Router {
     let schema = crate::graphql::schema(Some(app.clone()));
     let state = HttpState { app, schema };
-    // No credentials travel in cookies, so any origin may call the API;
-    // tokens (when they come) go in the Authorization header.
+    // Other origins may call the API with a bearer token; they never get
+    // the session cookie (no `allow_credentials`, and it is SameSite=Strict),
+    // so a page elsewhere cannot act as a signed-in reviewer.
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
@@ -42,6 +44,8 @@ pub fn router(app: AppState) -> Router {
             "/graphql",
             get(graphql::get_handler).post(graphql::post_handler),
         )
+        .route("/auth/session", post(auth::sign_in))
+        .route("/auth/signout", post(auth::sign_out))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(get(spa::serve))

@@ -50,6 +50,10 @@ impl Workflow for ApplyFeedback {
         true
     }
 
+    fn artifact_edits(&self) -> Option<crate::engine::ArtifactEdits> {
+        Some(super::generate_draft::draft_edits())
+    }
+
     async fn execute(&self, ctx: &RunContext, input: Value) -> Result<Outcome, WorkflowError> {
         let artifact_id: Uuid = str_field(&input, "artifact_id")
             .and_then(|s| s.parse().ok())

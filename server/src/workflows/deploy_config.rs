@@ -57,6 +57,11 @@ impl Workflow for DeployConfig {
         false
     }
 
+    /// Deploying skips review when started by hand: admins only.
+    fn admin_only(&self) -> bool {
+        true
+    }
+
     async fn execute(&self, _ctx: &RunContext, input: Value) -> Result<Outcome, WorkflowError> {
         let config = input.get("config").cloned().unwrap_or_else(|| json!({}));
         DraftConfig::parse(&config)
@@ -86,6 +91,7 @@ impl Workflow for DeployConfig {
         // the experiment, not the worker that happened to run it.
         let stamp = Stamp {
             actor: workflow.created_by.clone(),
+            actor_role: None,
             ..stamp.clone()
         };
         let (_, signal) = deployments::activate(

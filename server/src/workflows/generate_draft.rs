@@ -23,7 +23,7 @@ use super::rubric::{self, DRAFT_RUBRIC, Scorecard};
 use super::{Brief, str_field, word_count};
 use crate::domain::deployments;
 use crate::engine::{
-    ApprovalRequest, FollowUp, NewArtifact, Outcome, RunContext, Workflow, WorkflowError,
+    ApprovalRequest, ArtifactEdits, FollowUp, NewArtifact, Outcome, RunContext, Workflow, WorkflowError,
 };
 use crate::llm::{ChatRequest, Message};
 use crate::optimizer::sampling;
@@ -66,6 +66,10 @@ impl Workflow for GenerateDraft {
 
     fn requires_approval(&self) -> bool {
         true
+    }
+
+    fn artifact_edits(&self) -> Option<ArtifactEdits> {
+        Some(draft_edits())
     }
 
     async fn execute(&self, ctx: &RunContext, input: Value) -> Result<Outcome, WorkflowError> {
@@ -356,6 +360,20 @@ fn unit_from(id: Uuid, attempt: i32) -> f64 {
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// What a reviewer may edit in a draft before approving it: its text.
+pub fn draft_edits() -> ArtifactEdits {
+    ArtifactEdits {
+        fields: &["text"],
+        schema: json!({
+            "type": "object",
+            "required": ["text"],
+            "properties": {
+                "text": { "type": "string", "minLength": 1, "maxLength": 100_000 }
+            }
+        }),
+    }
+}
+
 /// The approval every draft asks for: approve to finalize (or to revise
 /// with the feedback given), reject with feedback to revise.
 pub fn review_request(score: f64) -> ApprovalRequest {
@@ -370,5 +388,6 @@ pub fn review_request(score: f64) -> ApprovalRequest {
         on_reject: Some(follow_up),
         reject_requires_feedback: true,
         expires_in: None,
+        artifact_bindings: Vec::new(),
     }
 }

@@ -26,7 +26,7 @@ use super::{Brief, word_count};
 use crate::domain::deployments;
 use crate::domain::llm_calls::estimate_cost_usd;
 use crate::engine::{
-    ApprovalRequest, FollowUp, NewArtifact, Outcome, RunContext, Workflow, WorkflowError,
+    ApprovalRequest, ArtifactEdits, FollowUp, NewArtifact, Outcome, RunContext, Workflow, WorkflowError,
 };
 use crate::optimizer::analysis::{self, Analysis, SnType};
 use crate::optimizer::arrays::{self, Design, DesignError};
@@ -307,6 +307,19 @@ impl Workflow for RunExperiment {
 
     fn requires_approval(&self) -> bool {
         true
+    }
+
+    /// A reviewer may change values of the proposed config before approving
+    /// its deployment; the measured results stay as they were.
+    fn artifact_edits(&self) -> Option<ArtifactEdits> {
+        Some(ArtifactEdits {
+            fields: &["optimal_config"],
+            schema: json!({
+                "type": "object",
+                "required": ["optimal_config"],
+                "properties": { "optimal_config": DraftConfig::schema() }
+            }),
+        })
     }
 
     /// An experiment writes up to 500 drafts: it gets at least an hour.
@@ -593,6 +606,9 @@ impl Workflow for RunExperiment {
                 on_reject: None,
                 reject_requires_feedback: false,
                 expires_in: None,
+                // Deploy the config of the version approved (a reviewer may
+                // have edited it), not the one computed before review.
+                artifact_bindings: vec![("config".into(), "/optimal_config".into())],
             }),
         })
     }

@@ -1,10 +1,11 @@
-// The queue's batch decision: a bar to approve the checked rows (with
-// optional feedback), and the per-item report of what `approveMany` did.
+// The queue's batch decision: a bar to approve or reject the checked rows
+// (with optional feedback), and the per-item report of what the server did.
 
 import { useEffect, useId, useRef, useState } from 'react';
 import { batchHeadline, type BatchOutcome } from '../lib/batch';
 import type { Problem } from '../lib/errors';
 import { typeLabel } from '../lib/format';
+import { approvalsText } from '../lib/policy';
 import { Link } from '../router';
 import { ProblemNotice } from './Problem';
 
@@ -13,6 +14,7 @@ export interface BatchReport {
   /** What each id was called in the queue when it was approved. */
   labels: ReadonlyMap<string, string>;
   feedback: string | null;
+  verb: 'approve' | 'reject';
 }
 
 export function BatchBar({
@@ -20,26 +22,35 @@ export function BatchBar({
   busy,
   problems,
   onApprove,
+  onReject,
 }: {
   selected: number;
   busy: boolean;
   problems: Problem[];
   /** Resolves to whether anything was decided (then the feedback box empties). */
   onApprove: (feedback: string | null) => Promise<boolean>;
+  onReject: (feedback: string | null) => Promise<boolean>;
 }) {
   const [feedback, setFeedback] = useState('');
+  const [acting, setActing] = useState<'approve' | 'reject' | null>(null);
   const inputId = useId();
   const hintId = useId();
+  const run = (verb: 'approve' | 'reject') => {
+    if (selected === 0) return;
+    setActing(verb);
+    const text = feedback.trim() === '' ? null : feedback.trim();
+    void (verb === 'approve' ? onApprove(text) : onReject(text)).then((decided) => {
+      setActing(null);
+      if (decided) setFeedback('');
+    });
+  };
   return (
     <form
       className="batch-bar"
       aria-label="Decide the selected approvals"
       onSubmit={(e) => {
         e.preventDefault();
-        if (selected === 0) return;
-        void onApprove(feedback.trim() === '' ? null : feedback.trim()).then((decided) => {
-          if (decided) setFeedback('');
-        });
+        run('approve');
       }}
     >
       <p className="batch-count" aria-live="polite">
@@ -62,10 +73,14 @@ export function BatchBar({
         />
       </div>
       <button type="submit" className="btn btn-primary" disabled={busy || selected === 0}>
-        {busy ? 'Approving…' : selected > 1 ? `Approve ${selected} selected` : 'Approve selected'}
+        {busy && acting === 'approve' ? 'Approving…' : selected > 1 ? `Approve ${selected} selected` : 'Approve selected'}
+      </button>
+      <button type="button" className="btn btn-danger" disabled={busy || selected === 0} onClick={() => run('reject')}>
+        {busy && acting === 'reject' ? 'Rejecting…' : selected > 1 ? `Reject ${selected} selected` : 'Reject selected'}
       </button>
       <p id={hintId} className="hint batch-hint">
-        Each approval is decided on its own and starts what follows it, as approving it alone would.
+        Each approval is decided on its own, at the version shown, and starts what follows it, as deciding it alone
+        would. Where more approvals are needed, yours counts as one vote.
       </p>
       {problems.length > 0 ? (
         <div className="batch-problems">
@@ -95,7 +110,7 @@ export function BatchResult({ report, onDismiss }: { report: BatchReport; onDism
     >
       <div className="batch-result-head">
         <h2 id={headingId} className="notice-title">
-          {batchHeadline(outcome)}
+          {batchHeadline(outcome, report.verb === 'approve' ? 'Approved' : 'Rejected')}
         </h2>
         <button type="button" className="btn btn-small btn-ghost" onClick={onDismiss}>
           Dismiss
@@ -107,14 +122,16 @@ export function BatchResult({ report, onDismiss }: { report: BatchReport; onDism
         </p>
       ) : null}
       {outcome.decided.length > 0 ? (
-        <ul className="batch-list" aria-label="Approved">
+        <ul className="batch-list" aria-label={report.verb === 'approve' ? 'Approved' : 'Rejected'}>
           {outcome.decided.map((d) => (
-            <li key={d.id} data-outcome="approved">
+            <li key={d.id} data-outcome={report.verb === 'approve' ? 'approved' : 'rejected'}>
               <span className="batch-mark batch-ok" aria-hidden="true">
                 ✓
               </span>{' '}
               <Link to={`/approvals/${d.id}`}>{labels.get(d.id) ?? d.id}</Link>
-              {d.nextWorkflow ? (
+              {d.votes ? (
+                <span className="small"> · your vote is recorded: {approvalsText(d.votes.count, d.votes.required)}</span>
+              ) : d.nextWorkflow ? (
                 <>
                   {' '}
                   · started <Link to={`/workflows/${d.nextWorkflow.id}`}>{typeLabel(d.nextWorkflow.type)}</Link>
@@ -127,7 +144,7 @@ export function BatchResult({ report, onDismiss }: { report: BatchReport; onDism
         </ul>
       ) : null}
       {outcome.failed.length > 0 ? (
-        <ul className="batch-list" aria-label="Not approved">
+        <ul className="batch-list" aria-label={report.verb === 'approve' ? 'Not approved' : 'Not rejected'}>
           {outcome.failed.map((f) => (
             <li key={f.id} data-outcome="failed" data-problem={f.kind}>
               <span className="batch-mark batch-no" aria-hidden="true">

@@ -1,7 +1,11 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useLiveState } from '../hooks/live';
 import { useShortcuts } from '../hooks/useShortcuts';
+import { useSessionActions, useViewer } from '../hooks/viewer';
+import type { Problem } from '../lib/errors';
+import { roleLabel } from '../lib/policy';
 import { Link, useLocation } from '../router';
+import { ProblemNotice } from './Problem';
 import { ShortcutsDialog } from './ShortcutsDialog';
 
 function NavLink({ to, active, children }: { to: string; active: boolean; children: ReactNode }) {
@@ -23,7 +27,52 @@ function LiveIndicator() {
   );
 }
 
+/** Who is signed in, with what role, and the way out. */
+function Identity({ onProblem }: { onProblem: (p: Problem | null) => void }) {
+  const viewer = useViewer();
+  const { signOut, signIn } = useSessionActions();
+  const [busy, setBusy] = useState(false);
+  const anonymous = viewer.method === 'ANONYMOUS';
+  return (
+    <div className="identity" data-testid="identity">
+      <span className="identity-name" title={viewer.tokenName ? `API token ${viewer.tokenName}` : undefined}>
+        <span className="sr-only">Signed in as </span>
+        {viewer.name}
+      </span>{' '}
+      <span className="badge badge-role" data-role={viewer.role}>
+        {roleLabel(viewer.role)}
+      </span>
+      {anonymous ? (
+        <button type="button" className="btn btn-small" onClick={signIn}>
+          Sign in
+        </button>
+      ) : (
+        <button
+          type="button"
+          className="btn btn-small"
+          disabled={busy}
+          onClick={() => {
+            setBusy(true);
+            onProblem(null);
+            void signOut().then((problem) => {
+              // On success this layout is gone.
+              if (problem) {
+                setBusy(false);
+                onProblem(problem);
+              }
+            });
+          }}
+        >
+          {busy ? 'Signing out…' : 'Sign out'}
+        </button>
+      )}
+    </div>
+  );
+}
+
 export function Layout({ children }: { children: ReactNode }) {
+  const viewer = useViewer();
+  const [signOutProblem, setSignOutProblem] = useState<Problem | null>(null);
   const { pathname } = useLocation();
   const [help, setHelp] = useState(false);
   const closeHelp = useCallback(() => setHelp(false), []);
@@ -46,6 +95,7 @@ export function Layout({ children }: { children: ReactNode }) {
   const inNew = pathname === '/workflows/new';
   const inWorkflows = pathname.startsWith('/workflows') && !inNew;
   const inDeployments = pathname === '/deployments';
+  const inAdmin = pathname === '/admin' || pathname.startsWith('/admin/');
 
   return (
     <>
@@ -74,15 +124,25 @@ export function Layout({ children }: { children: ReactNode }) {
                   Deployments
                 </NavLink>
               </li>
-              <li>
-                <NavLink to="/workflows/new" active={inNew}>
-                  Start
-                </NavLink>
-              </li>
+              {viewer.canSubmit ? (
+                <li>
+                  <NavLink to="/workflows/new" active={inNew}>
+                    Start
+                  </NavLink>
+                </li>
+              ) : null}
+              {viewer.isAdmin ? (
+                <li>
+                  <NavLink to="/admin" active={inAdmin}>
+                    Admin
+                  </NavLink>
+                </li>
+              ) : null}
             </ul>
           </nav>
           <div className="topbar-end">
             <LiveIndicator />
+            <Identity onProblem={setSignOutProblem} />
             <button
               type="button"
               className="btn btn-small btn-ghost"
@@ -96,6 +156,9 @@ export function Layout({ children }: { children: ReactNode }) {
         </div>
       </header>
       <main id="main" ref={mainRef} tabIndex={-1} className="main">
+        {signOutProblem ? (
+          <ProblemNotice problems={[signOutProblem]} titles={{ network: 'Not signed out: cannot reach the server' }} />
+        ) : null}
         {children}
       </main>
       {help ? <ShortcutsDialog onClose={closeHelp} /> : null}

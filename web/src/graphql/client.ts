@@ -4,9 +4,16 @@
 // The server starts each subscription at "now": events committed while the
 // socket was down are not replayed to a new subscription. So the socket's
 // state is published here, and live pages refetch when it reconnects.
+//
+// A client belongs to one sign-in (graphql/session.ts creates it after the
+// session cookie is set, so the socket's upgrade request carries it, and
+// disposes it on sign-out). Any answer `UNAUTHENTICATED`, and a socket
+// closed with 4403, are reported to the session.
 
-import { Client, cacheExchange, fetchExchange, subscriptionExchange } from '@urql/core';
+import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange, type Exchange } from '@urql/core';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { hasProblem } from '../lib/errors';
+import type { Connection, ConnectionHooks } from './session';
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting';
 
@@ -44,7 +51,25 @@ export function websocketUrl(location: { protocol: string; host: string }): stri
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`;
 }
 
-export function createBatonClient(): { client: Client; live: LiveStatus; ws: WsClient } {
+/** The close code the server uses for a missing, bad or revoked credential. */
+export const SOCKET_FORBIDDEN = 4403;
+
+function closeCode(event: unknown): number | undefined {
+  return typeof event === 'object' && event !== null && 'code' in event && typeof event.code === 'number'
+    ? event.code
+    : undefined;
+}
+
+/** Reports any answer `UNAUTHENTICATED` (the session ended) to the session. */
+export function unauthenticatedExchange(onUnauthenticated: () => void): Exchange {
+  return mapExchange({
+    onError(error) {
+      if (hasProblem(error, 'unauthenticated')) onUnauthenticated();
+    },
+  });
+}
+
+export function createBatonClient(hooks: ConnectionHooks): Connection & { ws: WsClient } {
   const live = new LiveStatus();
   let connectedBefore = false;
   const ws = createWsClient({
@@ -60,13 +85,17 @@ export function createBatonClient(): { client: Client; live: LiveStatus; ws: WsC
         live.set('live', connectedBefore);
         connectedBefore = true;
       },
-      closed: () => live.set(connectedBefore ? 'reconnecting' : 'connecting'),
+      closed: (event) => {
+        live.set(connectedBefore ? 'reconnecting' : 'connecting');
+        if (closeCode(event) === SOCKET_FORBIDDEN) hooks.onSocketRefused();
+      },
     },
   });
 
   const client = new Client({
     url: '/graphql',
     exchanges: [
+      unauthenticatedExchange(hooks.onUnauthenticated),
       cacheExchange,
       fetchExchange,
       subscriptionExchange({
@@ -87,5 +116,5 @@ export function createBatonClient(): { client: Client; live: LiveStatus; ws: WsC
     // with GraphiQL, and long documents stay out of URLs and logs.
     preferGetMethod: false,
   });
-  return { client, live, ws };
+  return { client, live, ws, dispose: () => void ws.dispose() };
 }

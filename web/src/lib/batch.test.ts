@@ -22,7 +22,7 @@ describe('summarizeBatch', () => {
   it('says why the others were not, in words', () => {
     const out = summarizeBatch(results);
     expect(out.failed.map((f) => [f.id, f.kind, f.reason])).toEqual([
-      ['b', 'conflict', 'Someone else decided it first'],
+      ['b', 'conflict', 'Someone else decided it first, or it changed'],
       ['c', 'not-found', 'It no longer exists'],
       ['d', 'internal', 'The server hit an error'],
       ['f', 'unknown', 'It was not decided'],
@@ -30,10 +30,31 @@ describe('summarizeBatch', () => {
     expect(out.failed[0]?.message).toBe('approval b was already approved by bob');
   });
 
-  it('removes decided ones (by us or someone else) and keeps the rest selectable', () => {
+  it('removes decided and missing ones, drops conflicts from the selection, and keeps the rest selectable', () => {
     const out = summarizeBatch(results);
-    expect(out.gone).toEqual(['a', 'b', 'c', 'e']);
+    expect(out.gone).toEqual(['a', 'c', 'e']);
     expect(out.keep).toEqual(['d', 'f']);
+    expect(out.voted).toEqual([]);
+  });
+
+  it('tells a vote that decided nothing yet (k of n) from a decision', () => {
+    const out = summarizeBatch([
+      { id: 'a', ok: true, nextWorkflow: null, approval: { status: 'PENDING', approvalsCount: 1, requiredApprovals: 2 } },
+      {
+        id: 'b',
+        ok: true,
+        nextWorkflow: { id: 'wf-b', type: 'apply_feedback' },
+        approval: { status: 'APPROVED', approvalsCount: 2, requiredApprovals: 2 },
+      },
+    ]);
+    expect(out.decided).toEqual([
+      { id: 'a', nextWorkflow: null, votes: { count: 1, required: 2 } },
+      { id: 'b', nextWorkflow: { id: 'wf-b', type: 'apply_feedback' } },
+    ]);
+    expect(out.voted).toEqual(['a']);
+    expect(out.gone).toEqual(['b']);
+    expect(batchHeadline(out)).toBe('Approved all 2.');
+    expect(batchHeadline(out, 'Rejected')).toBe('Rejected all 2.');
   });
 
   it('writes a headline', () => {

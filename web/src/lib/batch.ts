@@ -1,5 +1,7 @@
-// Batch decisions in the queue: the selection, and what `approveMany`
-// answered, item by item, in words a reviewer can act on.
+// Batch decisions in the queue: the selection, and what `approveMany` /
+// `rejectMany` answered, item by item, in words a reviewer can act on. An
+// approval that needs k approvals stays pending after one: that item's vote
+// went through but decided nothing yet.
 
 import { CODE_TABLE, type ProblemKind } from './errors';
 
@@ -8,22 +10,33 @@ export interface BatchItemResult {
   ok: boolean;
   error?: { code: string; message: string } | null | undefined;
   nextWorkflow?: { id: string; type: string } | null | undefined;
+  /** The approval after the vote, when `ok`. */
+  approval?: { status: string; approvalsCount: number; requiredApprovals: number } | null | undefined;
 }
 
 export interface BatchOutcome {
-  /** Decided by this call, in the order given. */
-  decided: { id: string; nextWorkflow: { id: string; type: string } | null }[];
+  /**
+   * Voted on by this call, in the order given; `votes` is set when the vote
+   * did not decide the approval yet (it waits for more approvals).
+   */
+  decided: {
+    id: string;
+    nextWorkflow: { id: string; type: string } | null;
+    votes?: { count: number; required: number };
+  }[];
   /** Not decided, with why. */
   failed: { id: string; kind: ProblemKind; reason: string; message: string }[];
   /** Ids that are no longer pending either way: leave the queue. */
   gone: string[];
   /** Ids still pending (and still worth selecting). */
   keep: string[];
+  /** Ids still pending that this viewer has voted on (nothing more to do here). */
+  voted: string[];
 }
 
 /** What a reviewer should read for a per-item error code. */
 const REASONS: Partial<Record<ProblemKind, string>> = {
-  conflict: 'Someone else decided it first',
+  conflict: 'Someone else decided it first, or it changed',
   'not-found': 'It no longer exists',
   'bad-input': 'The server refused the request',
   forbidden: 'You may not decide it',
@@ -32,11 +45,20 @@ const REASONS: Partial<Record<ProblemKind, string>> = {
 };
 
 export function summarizeBatch(results: readonly BatchItemResult[]): BatchOutcome {
-  const out: BatchOutcome = { decided: [], failed: [], gone: [], keep: [] };
+  const out: BatchOutcome = { decided: [], failed: [], gone: [], keep: [], voted: [] };
   for (const r of results) {
     if (r.ok) {
-      out.decided.push({ id: r.id, nextWorkflow: r.nextWorkflow ?? null });
-      out.gone.push(r.id);
+      if (r.approval && r.approval.status === 'PENDING') {
+        out.decided.push({
+          id: r.id,
+          nextWorkflow: null,
+          votes: { count: r.approval.approvalsCount, required: r.approval.requiredApprovals },
+        });
+        out.voted.push(r.id);
+      } else {
+        out.decided.push({ id: r.id, nextWorkflow: r.nextWorkflow ?? null });
+        out.gone.push(r.id);
+      }
       continue;
     }
     const code = r.error?.code ?? '';
@@ -47,10 +69,12 @@ export function summarizeBatch(results: readonly BatchItemResult[]): BatchOutcom
       reason: REASONS[kind] ?? 'It was not decided',
       message: r.error?.message ?? 'no reason given',
     });
-    // A conflict means it was decided by someone else, and a missing one is
-    // gone too; anything else may work on another try.
-    if (kind === 'conflict' || kind === 'not-found') out.gone.push(r.id);
-    else out.keep.push(r.id);
+    // A missing one is gone. A conflict is a decision by someone else, a
+    // vote already given, or a changed artifact: it leaves the selection,
+    // and the queue's next read (or the decision's event) says whether it
+    // is still pending. Anything else may work on another try.
+    if (kind === 'not-found') out.gone.push(r.id);
+    else if (kind !== 'conflict') out.keep.push(r.id);
   }
   return out;
 }

@@ -25,6 +25,10 @@ export interface Problem {
   message: string;
   /** For `bad-input`: the offending field as the server names it, e.g. `input.prompt`. */
   field?: string;
+  /** For `conflict` on a decision: who decided it and when, and the artifact's version now. */
+  decidedBy?: string;
+  decidedAt?: string;
+  currentVersion?: number;
 }
 
 /** The closed table: server code → kind and heading. */
@@ -54,22 +58,43 @@ export function problemOfGraphQLError(e: ErrorLike): Problem {
     title: entry?.title ?? 'Something went wrong',
     message: e.message,
   };
-  const field = e.extensions?.field;
-  if (typeof field === 'string') problem.field = field;
+  const ext = e.extensions;
+  if (typeof ext?.field === 'string') problem.field = ext.field;
+  if (typeof ext?.decidedBy === 'string') problem.decidedBy = ext.decidedBy;
+  if (typeof ext?.decidedAt === 'string') problem.decidedAt = ext.decidedAt;
+  if (typeof ext?.currentVersion === 'number') problem.currentVersion = ext.currentVersion;
   return problem;
+}
+
+/**
+ * The problem of a failed `POST /auth/session` or `/auth/signout`: the body
+ * is `{"error": {"code", "message"}}` with the same codes as GraphQL.
+ */
+export function problemOfAuthReply(status: number, body: unknown): Problem {
+  const error = typeof body === 'object' && body !== null && 'error' in body ? body.error : undefined;
+  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+  const message = typeof error === 'object' && error !== null && 'message' in error ? error.message : undefined;
+  const fallback = status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : 'INTERNAL_SERVER_ERROR';
+  return problemOfGraphQLError({
+    message: typeof message === 'string' ? message : `The server answered HTTP ${status}.`,
+    extensions: { code: typeof code === 'string' ? code : fallback },
+  });
+}
+
+/** A failed request that never got an answer (server down, offline). */
+export function networkProblem(message: string): Problem {
+  return {
+    kind: 'network',
+    title: 'Cannot reach the server',
+    message: `${message}. Check the connection; the page retries when you reload or act again.`,
+  };
 }
 
 /** Every problem an urql error carries, GraphQL errors first. */
 export function problemsOf(error: CombinedError | undefined | null): Problem[] {
   if (!error) return [];
   const problems = error.graphQLErrors.map(problemOfGraphQLError);
-  if (error.networkError) {
-    problems.push({
-      kind: 'network',
-      title: 'Cannot reach the server',
-      message: `${error.networkError.message}. Check the connection; the page retries when you reload or act again.`,
-    });
-  }
+  if (error.networkError) problems.push(networkProblem(error.networkError.message));
   if (problems.length === 0) {
     problems.push({ kind: 'unknown', title: 'Something went wrong', message: error.message });
   }

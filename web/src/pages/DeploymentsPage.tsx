@@ -20,6 +20,7 @@ import { useDebounced } from '../hooks/useDebounced';
 import { useLiveEvents } from '../hooks/useLiveEvents';
 import { useNow } from '../hooks/useNow';
 import { useTitle } from '../hooks/useTitle';
+import { useViewer } from '../hooks/viewer';
 import { problemsOf, type Problem } from '../lib/errors';
 import { configSummary, sameJson } from '../lib/experiment';
 import { formatAgo, formatDateTime, shortId, typeLabel } from '../lib/format';
@@ -201,6 +202,7 @@ function Deployments({ target, environment, onChanged }: { target: string; envir
   const [olderProblems, setOlderProblems] = useState<Problem[]>([]);
   const [loadingOlder, setLoadingOlder] = useState(false);
 
+  const viewer = useViewer();
   const [confirming, setConfirming] = useState<Deployment | null>(null);
   const [rollbackState, rollback] = useMutation(RollbackMutation);
   const [outcome, setOutcome] = useState<{ ok: Deployment; from: Deployment } | { problems: Problem[]; from: Deployment } | null>(null);
@@ -267,6 +269,11 @@ function Deployments({ target, environment, onChanged }: { target: string; envir
 
       <section className="stack-sm" aria-labelledby="history-title">
         <h2 id="history-title">History</h2>
+        {!viewer.isAdmin && rows.length > 1 ? (
+          <p className="muted small" data-testid="rollback-admins-only">
+            Only admins can roll back to an earlier config.
+          </p>
+        ) : null}
         {rows.length === 0 ? (
           <Empty title={`No deployments of ${typeLabel(target)} in ${environment} yet`}>
             <p>Approving an experiment&rsquo;s results deploys its optimal config here.</p>
@@ -315,7 +322,7 @@ function Deployments({ target, environment, onChanged }: { target: string; envir
                     <td className="deploy-action">
                       {d.active ? (
                         <span className="badge badge-completed">Active</span>
-                      ) : (
+                      ) : !viewer.isAdmin ? null : (
                         <button
                           type="button"
                           className="btn btn-small"

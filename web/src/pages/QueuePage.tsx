@@ -1,6 +1,8 @@
 // The reviewer's queue: pending approvals, oldest first, kept live by
 // `approvalEvents` (created ones appear, decided or expired ones leave).
-// Rows can be selected and approved together (`approveMany`).
+// Rows the viewer may decide can be selected and approved or rejected
+// together (`approveMany` / `rejectMany`, each item at the version shown);
+// the others say why not.
 
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
@@ -14,10 +16,12 @@ import { useLiveEvents } from '../hooks/useLiveEvents';
 import { useNow } from '../hooks/useNow';
 import { useShortcuts } from '../hooks/useShortcuts';
 import { useTitle } from '../hooks/useTitle';
+import { useViewer } from '../hooks/viewer';
 import { formatAge, formatDateTime, formatScore, typeLabel } from '../lib/format';
 import { getString, isObject } from '../lib/json';
 import { pruneSelection, selectAllState, summarizeBatch, toggled } from '../lib/batch';
 import { problemsOf, type Problem } from '../lib/errors';
+import { approvalsText, decisionBlock } from '../lib/policy';
 import { initialQueue, queueReducer } from '../lib/queue';
 import { Link, navigate, useSearchParam } from '../router';
 
@@ -29,6 +33,13 @@ export const QueueApprovalFields = graphql(`
     artifactData
     score
     createdAt
+    artifactVersion
+    approvalsCount
+    requiredApprovals
+    viewerCanDecide {
+      allowed
+      reason
+    }
     workflow {
       id
       type
@@ -65,8 +76,8 @@ const QueueEventsSubscription = graphql(`
 `);
 
 const ApproveManyMutation = graphql(`
-  mutation ApproveMany($ids: [ID!]!, $feedback: String) {
-    approveMany(ids: $ids, feedback: $feedback) {
+  mutation ApproveMany($items: [DecisionItem!]!, $feedback: String) {
+    approveMany(items: $items, feedback: $feedback) {
       decided
       results {
         id
@@ -78,6 +89,38 @@ const ApproveManyMutation = graphql(`
         nextWorkflow {
           id
           type
+        }
+        approval {
+          id
+          status
+          approvalsCount
+          requiredApprovals
+        }
+      }
+    }
+  }
+`);
+
+const RejectManyMutation = graphql(`
+  mutation RejectMany($items: [DecisionItem!]!, $feedback: String) {
+    rejectMany(items: $items, feedback: $feedback) {
+      decided
+      results {
+        id
+        ok
+        error {
+          code
+          message
+        }
+        nextWorkflow {
+          id
+          type
+        }
+        approval {
+          id
+          status
+          approvalsCount
+          requiredApprovals
         }
       }
     }
@@ -151,7 +194,12 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
   const [checkedRaw, setChecked] = useState<ReadonlySet<string>>(() => new Set());
   const [report, setReport] = useState<BatchReport | null>(null);
   const [batchProblems, setBatchProblems] = useState<Problem[]>([]);
-  const [batchState, approveMany] = useMutation(ApproveManyMutation);
+  const [approveState, approveMany] = useMutation(ApproveManyMutation);
+  const [rejectState, rejectMany] = useMutation(RejectManyMutation);
+  const batchBusy = approveState.fetching || rejectState.fetching;
+  const viewer = useViewer();
+  /** Why the viewer may not decide a row, or null when it may. */
+  const blockOf = (a: QueueApprovalFragment) => decisionBlock(viewer, a.viewerCanDecide);
 
   useEffect(() => {
     if (!data) return;
@@ -176,32 +224,41 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
   const items = state.items;
   const count = items.length;
   const current = Math.min(selected, Math.max(0, count - 1));
-  const checked = pruneSelection(checkedRaw, items);
-  const allState = selectAllState(checked, items);
+  // Only rows the viewer may decide can be selected.
+  const selectable = viewer.canReview ? items.filter((i) => i.viewerCanDecide.allowed) : [];
+  const checked = pruneSelection(checkedRaw, selectable);
+  const allState = selectAllState(checked, selectable);
 
-  const toggleRow = (id: string) => setChecked((c) => toggled(c, id));
-  const toggleAll = () => setChecked(allState === 'all' ? new Set() : new Set(items.map((i) => i.id)));
+  const toggleRow = (id: string) => {
+    if (selectable.some((i) => i.id === id)) setChecked((c) => toggled(c, id));
+  };
+  const toggleAll = () => setChecked(allState === 'all' ? new Set() : new Set(selectable.map((i) => i.id)));
 
-  const approveChecked = async (feedback: string | null): Promise<boolean> => {
-    const chosen = items.filter((i) => checked.has(i.id));
-    if (chosen.length === 0 || batchState.fetching) return false;
+  const decideChecked = async (verb: 'approve' | 'reject', feedback: string | null): Promise<boolean> => {
+    const chosen = selectable.filter((i) => checked.has(i.id));
+    if (chosen.length === 0 || batchBusy) return false;
     setBatchProblems([]);
     const labels = new Map(chosen.map((i) => [i.id, rowLabel(i)]));
     const results = [];
     for (let at = 0; at < chosen.length; at += BATCH_LIMIT) {
-      const ids = chosen.slice(at, at + BATCH_LIMIT).map((i) => i.id);
-      const result = await approveMany({ ids, feedback });
-      if (!result.data) {
+      // Each at the version shown here: a changed artifact is not decided blind.
+      const batch = chosen.slice(at, at + BATCH_LIMIT).map((i) => ({ id: i.id, version: i.artifactVersion }));
+      const result = verb === 'approve' ? await approveMany({ items: batch, feedback }) : await rejectMany({ items: batch, feedback });
+      const payload = result.data ? ('approveMany' in result.data ? result.data.approveMany : result.data.rejectMany) : undefined;
+      if (!payload) {
         setBatchProblems(problemsOf(result.error));
         break;
       }
-      results.push(...result.data.approveMany.results);
+      results.push(...payload.results);
     }
     if (results.length === 0) return false;
     const outcome = summarizeBatch(results);
     dispatch({ type: 'gone', ids: outcome.gone });
     setChecked(new Set(outcome.keep));
-    setReport({ outcome, labels, feedback });
+    setReport({ outcome, labels, feedback, verb });
+    // Votes that decided nothing yet, and conflicts, change what this
+    // queue shows (counts, who may still decide): read it again.
+    if (outcome.voted.length > 0 || outcome.failed.some((f) => f.kind === 'conflict')) reload();
     return outcome.decided.length > 0;
   };
 
@@ -242,29 +299,39 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
           ? ''
           : `${count}${hasNext ? '+' : ''} pending ${count === 1 ? 'approval' : 'approvals'}, oldest first. Press j / k to move, Enter to open, x to select.`}
       </p>
-      {count > 0 ? (
+      {count > 0 && viewer.canReview ? (
         <BatchBar
           selected={checked.size}
-          busy={batchState.fetching}
+          busy={batchBusy}
           problems={batchProblems}
-          onApprove={approveChecked}
+          onApprove={(feedback) => decideChecked('approve', feedback)}
+          onReject={(feedback) => decideChecked('reject', feedback)}
         />
+      ) : null}
+      {count > 0 && !viewer.canReview ? (
+        <p className="notice notice-info small" data-testid="queue-read-only">
+          {decisionBlock(viewer, { allowed: false })} You can read every approval.
+        </p>
       ) : null}
       {count === 0 ? (
         <Empty title={artifactType ? `No pending ${artifactType} approvals` : 'No pending approvals'}>
           <p>New ones appear here as workflows finish, without reloading.</p>
-          <p>
-            <Link to="/workflows/new">Start a workflow</Link>
-          </p>
+          {viewer.canSubmit ? (
+            <p>
+              <Link to="/workflows/new">Start a workflow</Link>
+            </p>
+          ) : null}
         </Empty>
       ) : (
         <div className="table-wrap">
           <table className="table queue" aria-label="Pending approvals">
             <thead>
               <tr>
-                <th scope="col" className="check">
-                  <SelectAll state={allState} onToggle={toggleAll} />
-                </th>
+                {viewer.canReview ? (
+                  <th scope="col" className="check">
+                    <SelectAll state={allState} onToggle={toggleAll} disabled={selectable.length === 0} />
+                  </th>
+                ) : null}
                 <th scope="col">Artifact</th>
                 <th scope="col">Workflow</th>
                 <th scope="col">Age</th>
@@ -276,6 +343,7 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
             <tbody>
               {items.map((a, i) => {
                 const text = excerpt(a);
+                const block = blockOf(a);
                 return (
                   <tr
                     key={a.id}
@@ -287,17 +355,22 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
                       navigate(`/approvals/${a.id}`);
                     }}
                   >
-                    <td className="check">
-                      <label className="check-hit">
-                        <input
-                          type="checkbox"
-                          checked={checked.has(a.id)}
-                          onChange={() => toggleRow(a.id)}
-                          onFocus={() => setSelected(i)}
-                          aria-label={`Select ${rowLabel(a)}`}
-                        />
-                      </label>
-                    </td>
+                    {viewer.canReview ? (
+                      <td className="check">
+                        <label className="check-hit" title={block ?? undefined}>
+                          <input
+                            type="checkbox"
+                            checked={checked.has(a.id)}
+                            disabled={block !== null}
+                            onChange={() => toggleRow(a.id)}
+                            onFocus={() => setSelected(i)}
+                            aria-label={
+                              block === null ? `Select ${rowLabel(a)}` : `Cannot select ${rowLabel(a)}: ${block}`
+                            }
+                          />
+                        </label>
+                      </td>
+                    ) : null}
                     <td>
                       <Link
                         to={`/approvals/${a.id}`}
@@ -310,6 +383,14 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
                         {a.artifactType}
                       </Link>
                       {text ? <span className="excerpt">{text}</span> : null}
+                      {a.requiredApprovals > 1 ? (
+                        <span className="excerpt" data-testid="row-approvals">
+                          {approvalsText(a.approvalsCount, a.requiredApprovals)}
+                        </span>
+                      ) : null}
+                      {viewer.canReview && block !== null ? (
+                        <span className="excerpt row-blocked">{block}</span>
+                      ) : null}
                     </td>
                     <td className="workflow-type">{typeLabel(a.workflow.type)}</td>
                     <td>
@@ -335,7 +416,15 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
   );
 }
 
-function SelectAll({ state, onToggle }: { state: 'none' | 'some' | 'all'; onToggle: () => void }) {
+function SelectAll({
+  state,
+  onToggle,
+  disabled,
+}: {
+  state: 'none' | 'some' | 'all';
+  onToggle: () => void;
+  disabled: boolean;
+}) {
   const ref = useRef<HTMLInputElement>(null);
   useEffect(() => {
     if (ref.current) ref.current.indeterminate = state === 'some';
@@ -345,7 +434,8 @@ function SelectAll({ state, onToggle }: { state: 'none' | 'some' | 'all'; onTogg
       <input
         ref={ref}
         type="checkbox"
-        checked={state === 'all'}
+        checked={state === 'all' && !disabled}
+        disabled={disabled}
         onChange={onToggle}
         aria-label="Select all pending approvals shown"
       />

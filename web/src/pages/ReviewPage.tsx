@@ -1,9 +1,14 @@
-// One approval: the artifact to review and the decision. After a decision
-// the page follows the workflow it started, live, and links to what comes
-// next (the revision's approval, or the final draft).
+// One approval: the artifact to review, where it stands under its policy
+// (votes so far, k of n), and the decision, optionally after editing the
+// artifact (edit-then-approve). The decision controls show only when the
+// viewer may decide; otherwise the page says why. After a vote the page
+// follows the workflow it started, live, and links to what comes next (the
+// revision's approval, or the final draft).
 
-import { useCallback, useEffect, useId, useRef, useState } from 'react';
+import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
+import { ApprovalProgress } from '../components/ApprovalProgress';
+import { ArtifactEditor } from '../components/ArtifactEditor';
 import { ArtifactView } from '../components/ArtifactView';
 import { ExperimentView } from '../components/ExperimentView';
 import { freshest, NextWorkflowCard } from '../components/NextWorkflow';
@@ -11,14 +16,24 @@ import { NotFound, ProblemNotice } from '../components/Problem';
 import { Loading } from '../components/States';
 import { StatusBadge } from '../components/StatusBadge';
 import { graphql } from '../gql';
-import type { ChainEventsSubscription, ChainWorkflowFragment, ReviewApprovalQuery } from '../gql/graphql';
+import type {
+  ApproveMutation as ApproveResult,
+  ChainEventsSubscription,
+  ChainWorkflowFragment,
+  RejectMutation as RejectResult,
+  ReviewApprovalQuery,
+} from '../gql/graphql';
 import { useOnReconnect } from '../hooks/live';
 import { useLiveEvents } from '../hooks/useLiveEvents';
 import { useNow } from '../hooks/useNow';
 import { useShortcuts } from '../hooks/useShortcuts';
 import { useTitle } from '../hooks/useTitle';
+import { useViewer } from '../hooks/viewer';
+import { editBase, editsOf, initialEdit, type EditBase, type EditValue } from '../lib/edits';
 import { hasProblem, problemsOf, type Problem } from '../lib/errors';
 import { formatAgo, formatDateTime, formatScore, typeLabel } from '../lib/format';
+import type { JsonObject } from '../lib/json';
+import { approvalsText, decisionBlock } from '../lib/policy';
 import { Link, useParams } from '../router';
 
 const ReviewApprovalQueryDoc = graphql(`
@@ -38,6 +53,21 @@ const ReviewApprovalQueryDoc = graphql(`
       decidedBy
       decidedAt
       feedback
+      artifactVersion
+      artifactSha256
+      approvalsCount
+      requiredApprovals
+      startedBy
+      viewerCanDecide {
+        allowed
+        reason
+      }
+      policy {
+        ...ApprovalPolicyFields
+      }
+      votes {
+        ...VoteFields
+      }
       workflow {
         id
         type
@@ -53,6 +83,8 @@ const ReviewApprovalQueryDoc = graphql(`
         id
         kind
         version
+        content
+        author
         parent {
           id
           version
@@ -70,14 +102,21 @@ const ReviewApprovalQueryDoc = graphql(`
 `);
 
 const ApproveMutation = graphql(`
-  mutation Approve($id: ID!, $feedback: String) {
-    approve(id: $id, feedback: $feedback) {
+  mutation Approve($id: ID!, $version: Int!, $feedback: String, $edits: JSON) {
+    approve(id: $id, version: $version, feedback: $feedback, edits: $edits) {
+      decided
+      vote {
+        ...VoteFields
+      }
       approval {
         id
         status
         decidedBy
         decidedAt
         feedback
+        approvalsCount
+        requiredApprovals
+        artifactVersion
       }
       nextWorkflow {
         ...ChainWorkflow
@@ -87,14 +126,21 @@ const ApproveMutation = graphql(`
 `);
 
 const RejectMutation = graphql(`
-  mutation Reject($id: ID!, $feedback: String) {
-    reject(id: $id, feedback: $feedback) {
+  mutation Reject($id: ID!, $version: Int!, $feedback: String) {
+    reject(id: $id, version: $version, feedback: $feedback) {
+      decided
+      vote {
+        ...VoteFields
+      }
       approval {
         id
         status
         decidedBy
         decidedAt
         feedback
+        approvalsCount
+        requiredApprovals
+        artifactVersion
       }
       nextWorkflow {
         ...ChainWorkflow
@@ -144,8 +190,18 @@ export function ReviewPage() {
   return <Review key={approval.id} approval={approval} reload={reload} />;
 }
 
+/** A decision the server refused because the approval moved on. */
+interface Conflict {
+  problem: Problem;
+  /** The artifact version the decision was made on. */
+  sentVersion: number;
+}
+
+type DecidePayload = ApproveResult['approve'] | RejectResult['reject'];
+
 function Review({ approval, reload }: { approval: Approval; reload: () => void }) {
   const now = useNow();
+  const viewer = useViewer();
   const pending = approval.status === 'PENDING';
 
   // Status changes in this chain (completed, failed, cancelled, retrying…),
@@ -162,7 +218,9 @@ function Review({ approval, reload }: { approval: Approval; reload: () => void }
   const [decided, setDecided] = useState<ChainWorkflowFragment | null>(null);
   // Kept here, not in the form: the form is gone once the refetch shows
   // the other reviewer's decision, and the notice must stay.
-  const [conflict, setConflict] = useState<Problem | null>(null);
+  const [conflict, setConflict] = useState<Conflict | null>(null);
+  // A vote that did not decide yet (k of n): say where it stands.
+  const [recorded, setRecorded] = useState<string | null>(null);
   const nextId = decided?.id ?? approval.nextWorkflow?.id;
   // Read the next workflow once more after the decision: it may have
   // finished before the subscription saw it.
@@ -178,6 +236,39 @@ function Review({ approval, reload }: { approval: Approval; reload: () => void }
     nextData?.workflow,
     nextId ? pushed[nextId] : undefined,
   );
+
+  // Edit-then-approve: only for whoever may decide, on what has editable fields.
+  const block = pending ? decisionBlock(viewer, approval.viewerCanDecide) : null;
+  const base = useMemo(
+    () => editBase(approval.artifactType, approval.artifact?.content ?? approval.artifactData, approval.experiment?.optimalConfig),
+    [approval.artifactType, approval.artifact?.content, approval.artifactData, approval.experiment?.optimalConfig],
+  );
+  const [edit, setEdit] = useState<EditValue | null>(null);
+  const editing = pending && block === null && base !== null && edit !== null;
+  const edited = editing ? editsOf(base, edit) : null;
+
+  const onDecided = useCallback((payload: DecidePayload) => {
+    setEdit(null);
+    setConflict(null);
+    const done = payload.decided || payload.approval.status !== 'PENDING';
+    if (done) {
+      setDecided(payload.nextWorkflow ?? null);
+      setRecorded(null);
+    } else {
+      const { approvalsCount, requiredApprovals } = payload.approval;
+      const more = requiredApprovals - approvalsCount;
+      setRecorded(
+        `Your approval is recorded: ${approvalsText(approvalsCount, requiredApprovals)}.` +
+          (more > 0 ? ` It needs ${more} more from someone else.` : ''),
+      );
+    }
+  }, []);
+
+  const reloadFresh = useCallback(() => {
+    setEdit(null);
+    setConflict(null);
+    reload();
+  }, [reload]);
 
   return (
     <article className="stack" aria-labelledby="review-title">
@@ -205,6 +296,9 @@ function Review({ approval, reload }: { approval: Approval; reload: () => void }
       <div className="review-grid">
         <div className="review-main stack">
           <RevisionContext approval={approval} />
+          {editing && edited ? (
+            <ArtifactEditor base={base} value={edit} errors={edited.errors} after={edited.after} onChange={setEdit} />
+          ) : null}
           {approval.experiment ? (
             <ExperimentView experiment={approval.experiment} />
           ) : (
@@ -217,25 +311,95 @@ function Review({ approval, reload }: { approval: Approval; reload: () => void }
           )}
         </div>
         <aside className="review-side" aria-label="Decision" id="decision">
-          {conflict ? (
-            <ProblemNotice
-              problems={[conflict]}
-              titles={{ conflict: 'Someone else decided this approval first.' }}
-            >
-              <p className="notice-body">The page has been refreshed to show their decision.</p>
-            </ProblemNotice>
+          {conflict ? <ConflictNotice conflict={conflict} approval={approval} now={now} onReload={reloadFresh} /> : null}
+          {recorded && pending ? (
+            <div className="notice notice-ok" role="status" data-testid="vote-recorded">
+              <p className="notice-title">{recorded}</p>
+            </div>
           ) : null}
-          {pending ? (
-            <DecisionForm approval={approval} reload={reload} onDecided={setDecided} onConflict={setConflict} />
-          ) : (
-            <Outcome approval={approval} />
-          )}
+          {pending && block !== null ? (
+            <section className="card stack-sm" data-testid="decision-blocked" aria-labelledby="blocked-title">
+              <h2 id="blocked-title">You cannot decide this approval</h2>
+              <p data-testid="decision-blocked-reason">{block}</p>
+            </section>
+          ) : null}
+          {pending && block === null ? (
+            <DecisionForm
+              approval={approval}
+              reload={reload}
+              onDecided={onDecided}
+              onConflict={setConflict}
+              canEdit={base !== null}
+              editKind={base?.kind}
+              editing={editing}
+              onToggleEdit={() => setEdit(editing || base === null ? null : initialEdit(base))}
+              edits={edited?.edits ?? null}
+              editInvalid={edited !== null && Object.keys(edited.errors).length > 0}
+            />
+          ) : null}
+          {!pending ? <Outcome approval={approval} /> : null}
+          <ApprovalProgress
+            approvalsCount={approval.approvalsCount}
+            requiredApprovals={approval.requiredApprovals}
+            policy={approval.policy}
+            votes={approval.votes}
+            startedBy={approval.startedBy}
+            expiresAt={approval.expiresAt}
+            version={approval.artifactVersion}
+            editedBy={approval.artifact?.author}
+            pending={pending}
+          />
           {next ? <NextWorkflowCard workflow={next} /> : null}
           {!pending && !next ? <p className="muted">Nothing follows this decision: the chain ends here.</p> : null}
         </aside>
       </div>
     </article>
   );
+}
+
+/**
+ * Why a decision did not go through: someone decided first (who, and when),
+ * or the artifact changed under the reviewer (reload to see the new version).
+ */
+function ConflictNotice({
+  conflict,
+  approval,
+  now,
+  onReload,
+}: {
+  conflict: Conflict;
+  approval: Approval;
+  now: number;
+  onReload: () => void;
+}) {
+  const p = conflict.problem;
+  if (p.decidedBy !== undefined) {
+    const verb = approval.status === 'APPROVED' ? 'approved' : approval.status === 'REJECTED' ? 'rejected' : 'decided';
+    return (
+      <div className="notice notice-warn" role="alert" data-problem="conflict">
+        <p className="notice-title">Someone else decided this approval first.</p>
+        <p className="notice-body" data-testid="conflict-who">
+          {p.decidedBy} {verb} this{p.decidedAt ? ` ${formatAgo(p.decidedAt, now)}` : ''}.
+        </p>
+        <p className="notice-body">The page has been refreshed to show their decision.</p>
+      </div>
+    );
+  }
+  if (p.currentVersion !== undefined && p.currentVersion !== conflict.sentVersion) {
+    return (
+      <div className="notice notice-warn" role="alert" data-problem="conflict" data-testid="version-changed">
+        <p className="notice-title">The artifact changed (now version {p.currentVersion}): reload.</p>
+        <p className="notice-body">
+          Your decision was about version {conflict.sentVersion} and was not recorded. Reload to review version{' '}
+          {p.currentVersion}.
+        </p>
+        <button type="button" className="btn btn-small" onClick={onReload}>
+          Reload
+        </button>
+      </div>
+    );
+  }
+  return <ProblemNotice problems={[p]} titles={{ conflict: 'Your decision was not recorded' }} />;
 }
 
 /** For a revision: the decision it answers, so the reviewer can check it. */
@@ -298,11 +462,25 @@ function DecisionForm({
   reload,
   onDecided,
   onConflict,
+  canEdit,
+  editKind,
+  editing,
+  onToggleEdit,
+  edits,
+  editInvalid,
 }: {
   approval: Approval;
   reload: () => void;
-  onDecided: (next: ChainWorkflowFragment | null) => void;
-  onConflict: (problem: Problem) => void;
+  onDecided: (payload: DecidePayload) => void;
+  onConflict: (conflict: Conflict) => void;
+  canEdit: boolean;
+  editKind: EditBase['kind'] | undefined;
+  editing: boolean;
+  onToggleEdit: () => void;
+  /** The merge patch of the reviewer's edits, null for none. */
+  edits: JsonObject | null;
+  /** Some edited value does not parse: approving must wait. */
+  editInvalid: boolean;
 }) {
   const [feedback, setFeedback] = useState('');
   const [problems, setProblems] = useState<Problem[]>([]);
@@ -316,25 +494,40 @@ function DecisionForm({
     async (verb: 'approve' | 'reject') => {
       if (busy) return;
       setProblems([]);
-      const variables = { id: approval.id, feedback: feedback.trim() === '' ? null : feedback.trim() };
-      const result = verb === 'approve' ? await approve(variables) : await reject(variables);
+      if (verb === 'approve' && editInvalid) {
+        setProblems([
+          { kind: 'bad-input', title: 'Please check your edits', message: 'Some edited values are not valid; fix the marked ones first.' },
+        ]);
+        return;
+      }
+      const variables = {
+        id: approval.id,
+        version: approval.artifactVersion,
+        feedback: feedback.trim() === '' ? null : feedback.trim(),
+      };
+      const result =
+        verb === 'approve' ? await approve(edits ? { ...variables, edits } : variables) : await reject(variables);
       const payload = result.data ? ('approve' in result.data ? result.data.approve : result.data.reject) : undefined;
       if (payload) {
-        onDecided(payload.nextWorkflow ?? null);
+        setFeedback('');
+        onDecided(payload);
         reload();
         return;
       }
       const found = problemsOf(result.error);
       const conflict = found.find((p) => p.kind === 'conflict');
       if (conflict) {
-        // Someone decided first: show what they decided.
-        onConflict(conflict);
-        reload();
+        onConflict({ problem: conflict, sentVersion: approval.artifactVersion });
+        // Someone decided first (or this vote was already given): show
+        // what is. A changed artifact waits for the reviewer to reload, so
+        // their edits and feedback are not swept away.
+        const changed = conflict.currentVersion !== undefined && conflict.currentVersion !== approval.artifactVersion;
+        if (conflict.decidedBy !== undefined || !changed) reload();
         return;
       }
       setProblems(found);
     },
-    [approval.id, approve, busy, feedback, onConflict, onDecided, reject, reload],
+    [approval.artifactVersion, approval.id, approve, busy, editInvalid, edits, feedback, onConflict, onDecided, reject, reload],
   );
 
   useShortcuts({
@@ -355,11 +548,21 @@ function DecisionForm({
     : approval.nextWorkflowType
       ? `Approving starts ${typeLabel(approval.nextWorkflowType)}.`
       : 'Approving ends the chain.';
+  const kOfN =
+    approval.requiredApprovals > 1
+      ? ` It takes ${approval.requiredApprovals} approvals (${approval.approvalsCount} so far); until then yours is a vote.`
+      : '';
   const rejectHint = approval.rejectWorkflowType
     ? approval.rejectRequiresFeedback
       ? `Rejecting with feedback starts ${typeLabel(approval.rejectWorkflowType)}; without feedback it ends the chain.`
       : `Rejecting starts ${typeLabel(approval.rejectWorkflowType)}.`
     : 'Rejecting ends the chain.';
+  const editHint = editing
+    ? edits
+      ? ` Approving saves your edits as version ${approval.artifactVersion + 1}; rejecting discards them.`
+      : ' You have not changed anything yet.'
+    : '';
+  const approveLabel = edits ? 'Approve with edits' : deploys ? 'Approve and deploy' : 'Approve';
 
   return (
     <form
@@ -370,7 +573,14 @@ function DecisionForm({
         void decide('approve');
       }}
     >
-      <h2>Your decision</h2>
+      <div className="card-head">
+        <h2>Your decision</h2>
+        {canEdit ? (
+          <button type="button" className="btn btn-small" aria-pressed={editing} onClick={onToggleEdit}>
+            {editing ? 'Discard edits' : editKind === 'draft' ? 'Edit the text' : 'Edit the config'}
+          </button>
+        ) : null}
+      </div>
       <div className="field">
         <label htmlFor="feedback">
           Feedback <span className="muted">(optional)</span>
@@ -397,13 +607,15 @@ function DecisionForm({
           }
         />
         <p id={hintId} className="hint">
-          {approveHint} {rejectHint} <kbd>Ctrl</kbd>+<kbd>Enter</kbd> approves with this feedback.
+          {approveHint}
+          {kOfN} {rejectHint}
+          {editHint} <kbd>Ctrl</kbd>+<kbd>Enter</kbd> approves with this feedback.
         </p>
       </div>
       <ProblemNotice problems={problems} />
       <div className="actions">
         <button type="submit" className="btn btn-primary" disabled={busy} aria-keyshortcuts="a">
-          {approveState.fetching ? 'Approving…' : deploys ? 'Approve and deploy' : 'Approve'} <kbd aria-hidden="true">a</kbd>
+          {approveState.fetching ? 'Approving…' : approveLabel} <kbd aria-hidden="true">a</kbd>
         </button>
         <button
           type="button"

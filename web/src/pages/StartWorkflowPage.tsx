@@ -10,8 +10,10 @@ import { Empty, Loading } from '../components/States';
 import { graphql } from '../gql';
 import type { StartWorkflowTypesQuery } from '../gql/graphql';
 import { useTitle } from '../hooks/useTitle';
+import { useViewer } from '../hooks/viewer';
 import { problemsOf, splitFieldErrors, type Problem } from '../lib/errors';
 import { typeLabel } from '../lib/format';
+import { roleLabel } from '../lib/policy';
 import { buildInput, fieldsFromSchema, formFieldOf, initialValues, type FieldErrors, type FormValues } from '../lib/schemaForm';
 import { navigate, useSearchParam } from '../router';
 
@@ -42,6 +44,24 @@ type WorkflowType = StartWorkflowTypesQuery['workflowTypes'][number];
 
 export function StartWorkflowPage() {
   useTitle('Start a workflow');
+  const viewer = useViewer();
+  if (!viewer.canSubmit) {
+    return (
+      <div className="stack narrow">
+        <div className="page-head">
+          <h1>Start a workflow</h1>
+        </div>
+        <div className="notice notice-info" data-testid="start-not-allowed">
+          <p className="notice-title">Your role ({roleLabel(viewer.role)}) cannot start workflows.</p>
+          <p className="notice-body">Submitters, reviewers and admins can. Ask an admin if you need to.</p>
+        </div>
+      </div>
+    );
+  }
+  return <StartWorkflow />;
+}
+
+function StartWorkflow() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: StartWorkflowTypesQueryDoc });
   const [typeParam, setTypeParam] = useSearchParam('type');
   const types = data?.workflowTypes ?? [];

@@ -16,6 +16,7 @@ import { useClaimWatch } from '../hooks/useClaimWatch';
 import { useDebounced } from '../hooks/useDebounced';
 import { useLiveEvents } from '../hooks/useLiveEvents';
 import { useTitle } from '../hooks/useTitle';
+import { useViewer } from '../hooks/viewer';
 import { hasProblem, problemsOf, type Problem } from '../lib/errors';
 import {
   between,
@@ -26,6 +27,7 @@ import {
   formatScore,
   typeLabel,
 } from '../lib/format';
+import { canControlWorkflow, roleLabel } from '../lib/policy';
 import { canCancel, canRetry, isActive } from '../lib/workflowStatus';
 import { Link, useParams } from '../router';
 
@@ -105,6 +107,7 @@ const WorkflowDetailQueryDoc = graphql(`
         kind
         at
         actor
+        actorRole
       }
     }
   }
@@ -271,6 +274,7 @@ function Detail({ workflow: w, reload }: { workflow: Workflow; reload: () => voi
 }
 
 function Actions({ workflow: w, reload }: { workflow: Workflow; reload: () => void }) {
+  const viewer = useViewer();
   const [retryState, retry] = useMutation(RetryWorkflowMutation);
   const [cancelState, cancel] = useMutation(CancelWorkflowMutation);
   const [problems, setProblems] = useState<Problem[]>([]);
@@ -281,6 +285,13 @@ function Actions({ workflow: w, reload }: { workflow: Workflow; reload: () => vo
     reload();
   };
   if (!canRetry(w.status) && !canCancel(w.status) && problems.length === 0) return null;
+  if (!canControlWorkflow(viewer, w.createdBy)) {
+    return (
+      <p className="muted small actions-note" data-testid="actions-not-allowed">
+        Only whoever started it ({w.createdBy}) or an admin can {canRetry(w.status) ? 'retry' : 'cancel'} it.
+      </p>
+    );
+  }
   return (
     <div className="stack-sm actions-col">
       <div className="actions">
@@ -477,6 +488,7 @@ function Events({ events }: { events: Workflow['events'] }) {
         {events.map((e) => (
           <li key={e.id}>
             <code>{e.kind}</code> <span className="muted small">{formatDateTime(e.at)}</span> · {e.actor}
+            {e.actorRole ? <span className="muted small"> ({roleLabel(e.actorRole)})</span> : null}
           </li>
         ))}
       </ol>

@@ -22,6 +22,7 @@ import { useClaimWatch } from '../hooks/useClaimWatch';
 import { useLiveEvents } from '../hooks/useLiveEvents';
 import { useNow } from '../hooks/useNow';
 import { useTitle } from '../hooks/useTitle';
+import { useViewer } from '../hooks/viewer';
 import { problemsOf, type Problem } from '../lib/errors';
 import { between, formatAge, formatDateTime, formatDuration, typeLabel } from '../lib/format';
 import { getString } from '../lib/json';
@@ -114,14 +115,17 @@ export function WorkflowsPage() {
   const status = isWorkflowStatus(statusParam) ? statusParam : null;
   const [{ data: types }] = useQuery({ query: WorkflowTypeNamesQuery });
   const typeNames = types?.workflowTypes.map((t) => t.name) ?? [];
+  const viewer = useViewer();
 
   return (
     <div className="stack">
       <div className="page-head">
         <h1>Workflows</h1>
-        <Link to="/workflows/new" className="btn btn-primary">
-          Start a workflow
-        </Link>
+        {viewer.canSubmit ? (
+          <Link to="/workflows/new" className="btn btn-primary">
+            Start a workflow
+          </Link>
+        ) : null}
       </div>
       <div className="filters" role="group" aria-label="Filter workflows">
         <label className="field-inline">
@@ -153,6 +157,7 @@ export function WorkflowsPage() {
 }
 
 function WorkflowTable({ type, status }: { type: string | null; status: WorkflowRowFragment['status'] | null }) {
+  const { canSubmit } = useViewer();
   const client = useClient();
   const now = useNow(15_000);
   const [state, dispatch] = useReducer(liveListReducer<WorkflowRowFragment>, undefined, initialLiveList);
@@ -238,9 +243,13 @@ function WorkflowTable({ type, status }: { type: string | null; status: Workflow
   if (rows.length === 0) {
     return (
       <Empty title={type || status ? 'No workflows match these filters' : 'No workflows yet'}>
-        <p>
-          <Link to="/workflows/new">Start one</Link>; it shows here as soon as it is created.
-        </p>
+        {canSubmit ? (
+          <p>
+            <Link to="/workflows/new">Start one</Link>; it shows here as soon as it is created.
+          </p>
+        ) : (
+          <p>New ones show here as soon as they are created.</p>
+        )}
       </Empty>
     );
   }

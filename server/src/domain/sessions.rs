@@ -1,0 +1,235 @@
+//! Sign-in links and browser sessions.
+//!
+//! A sign-in link carries a single-use code (`/signin#code=…`; in the
+//! fragment, so it never reaches a server log or a `Referer`). Exchanging
+//! the code, or a pasted API token, creates a session whose random id is
+//! the value of an `HttpOnly`, `SameSite=Strict` cookie: a script on the
+//! page never holds a credential. Only SHA-256 hashes are stored.
+//!
+//! Invariant: a code signs in at most once (`UPDATE … WHERE used_at IS NULL`
+//! decides the race), and a session works only while it is unexpired, not
+//! revoked, and its user (or token) still is.
+
+use chrono::{DateTime, Duration as TimeDelta, Utc};
+use entity::{api_token, session, sign_in_code};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::Stamp;
+use super::identity::{self, principal_for_user};
+use super::principal::{Credential, Principal};
+use super::secrets;
+use crate::error::{AppError, AppResult};
+
+/// How long a sign-in link works.
+pub const CODE_TTL: TimeDelta = TimeDelta::hours(24);
+/// A session's idle lifetime: every use moves its expiry this far ahead
+/// (written at most once a minute).
+pub const SESSION_TTL: TimeDelta = TimeDelta::days(14);
+
+/// A new sign-in code for `user_id`: the code (shown once) and its expiry.
+pub async fn issue_code(
+    db: &DatabaseConnection,
+    stamp: &Stamp,
+    user_id: Uuid,
+) -> AppResult<(String, DateTime<Utc>)> {
+    let user = identity::find_user(db, user_id).await?;
+    if user.disabled {
+        return Err(AppError::bad_input(
+            "userId",
+            format!("user '{}' is disabled", user.name),
+        ));
+    }
+    let code = new_secret("")?;
+    let expires_at = stamp.now + CODE_TTL;
+    sign_in_code::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        code_hash: Set(secrets::hash(&code)),
+        user_id: Set(user_id),
+        created_at: Set(stamp.now),
+        expires_at: Set(expires_at),
+        used_at: Set(None),
+        created_by: Set(stamp.actor.clone()),
+    }
+    .insert(db)
+    .await?;
+    Ok((code, expires_at))
+}
+
+/// The link a person opens to sign in.
+pub fn sign_in_url(public_url: &str, code: &str) -> String {
+    format!("{}/signin#code={code}", public_url.trim_end_matches('/'))
+}
+
+fn new_secret(prefix: &str) -> AppResult<String> {
+    secrets::new_secret(prefix).map_err(|e| {
+        AppError::internal(anyhow::anyhow!("the system's random source failed: {e}"))
+    })
+}
+
+/// A new session: its cookie value (shown once) and the principal.
+pub struct NewSession {
+    pub cookie: String,
+    pub principal: Principal,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Spends a sign-in code on a session.
+pub async fn exchange_code(
+    db: &DatabaseConnection,
+    code: &str,
+    now: DateTime<Utc>,
+) -> AppResult<NewSession> {
+    let refused = || {
+        AppError::Unauthenticated(
+            "this sign-in link is not valid: it was already used, it expired, or it was \
+             mistyped; ask an admin for a new one"
+                .into(),
+        )
+    };
+    if code.is_empty() || code.len() > 128 {
+        return Err(refused());
+    }
+    let spent = sign_in_code::Entity::update_many()
+        .col_expr(sign_in_code::Column::UsedAt, Expr::value(now))
+        .filter(sign_in_code::Column::CodeHash.eq(secrets::hash(code)))
+        .filter(sign_in_code::Column::UsedAt.is_null())
+        .filter(sign_in_code::Column::ExpiresAt.gt(now))
+        .exec_with_returning(db)
+        .await?;
+    let Some(row) = spent.into_iter().next() else {
+        return Err(refused());
+    };
+    let user = identity::find_user(db, row.user_id).await?;
+    let principal = principal_for_user(&user, Credential::None).ok_or_else(refused)?;
+    start(db, Some(user.id), None, principal, now).await
+}
+
+/// Turns a pasted API token into a session that acts as the token (and
+/// ends when the token is revoked).
+pub async fn exchange_token(
+    db: &DatabaseConnection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> AppResult<NewSession> {
+    let principal = identity::authenticate_token(db, token, now).await?;
+    let Credential::Token { id, .. } = principal.credential else {
+        return Err(AppError::Unauthenticated("not an API token".into()));
+    };
+    start(db, None, Some(id), principal, now).await
+}
+
+async fn start(
+    db: &DatabaseConnection,
+    user_id: Option<Uuid>,
+    api_token_id: Option<Uuid>,
+    principal: Principal,
+    now: DateTime<Utc>,
+) -> AppResult<NewSession> {
+    let cookie = new_secret("")?;
+    let id = Uuid::now_v7();
+    let expires_at = now + SESSION_TTL;
+    session::ActiveModel {
+        id: Set(id),
+        token_hash: Set(secrets::hash(&cookie)),
+        user_id: Set(user_id),
+        api_token_id: Set(api_token_id),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        last_seen_at: Set(now),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    let principal = Principal {
+        credential: Credential::Session { id },
+        ..principal
+    };
+    Ok(NewSession {
+        cookie,
+        principal,
+        expires_at,
+    })
+}
+
+/// The principal behind a session cookie, or `UNAUTHENTICATED`.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    cookie: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Principal> {
+    let refused =
+        || AppError::Unauthenticated("your session has ended; sign in again".to_string());
+    if cookie.is_empty() || cookie.len() > 128 {
+        return Err(refused());
+    }
+    let Some(s) = session::Entity::find()
+        .filter(session::Column::TokenHash.eq(secrets::hash(cookie)))
+        .one(db)
+        .await?
+    else {
+        return Err(refused());
+    };
+    let principal = principal_for_session(db, &s, now).await?.ok_or_else(refused)?;
+    if (now - s.last_seen_at).num_seconds() >= 60 {
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, Expr::value(now))
+            .col_expr(session::Column::ExpiresAt, Expr::value(now + SESSION_TTL))
+            .filter(session::Column::Id.eq(s.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(principal)
+}
+
+pub async fn principal_for_session_id(
+    db: &DatabaseConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<Option<Principal>> {
+    match session::Entity::find_by_id(id).one(db).await? {
+        Some(s) => principal_for_session(db, &s, now).await,
+        None => Ok(None),
+    }
+}
+
+async fn principal_for_session(
+    db: &DatabaseConnection,
+    s: &session::Model,
+    now: DateTime<Utc>,
+) -> AppResult<Option<Principal>> {
+    if s.revoked_at.is_some() || s.expires_at <= now {
+        return Ok(None);
+    }
+    let principal = if let Some(tid) = s.api_token_id {
+        match api_token::Entity::find_by_id(tid).one(db).await? {
+            Some(t) => identity::principal_for_token(db, &t, now).await?,
+            None => None,
+        }
+    } else if let Some(uid) = s.user_id {
+        identity::get_user(db, uid)
+            .await?
+            .and_then(|u| principal_for_user(&u, Credential::None))
+    } else {
+        None
+    };
+    Ok(principal.map(|p| Principal {
+        credential: Credential::Session { id: s.id },
+        ..p
+    }))
+}
+
+/// Ends a session (sign-out). Unknown cookies are ignored: signing out
+/// twice is not an error.
+pub async fn revoke(db: &DatabaseConnection, cookie: &str, now: DateTime<Utc>) -> AppResult<()> {
+    session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(now))
+        .filter(session::Column::TokenHash.eq(secrets::hash(cookie)))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
