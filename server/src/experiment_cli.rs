@@ -107,8 +107,8 @@ pub async fn run(args: ExperimentRunArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!(e.message()))?
     {
         println!(
-            "approve it to deploy: mutation {{ approve(id: \"{}\") {{ nextWorkflow {{ id }} }} }}",
-            a.id
+            "approve it to deploy: mutation {{ approve(id: \"{}\", version: {}) {{ nextWorkflow {{ id }} }} }}",
+            a.id, a.artifact_version
         );
     }
     Ok(())

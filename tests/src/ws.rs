@@ -9,7 +9,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub struct Subscription {
@@ -17,13 +17,39 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// Connects, initialises and subscribes (operation id "1").
-    pub async fn open(url: &str, query: &str, variables: Value) -> Subscription {
+    /// Connects, initialises with `token` (as `authorization: Bearer …`)
+    /// and subscribes (operation id "1").
+    pub async fn open(url: &str, token: Option<&str>, query: &str, variables: Value) -> Subscription {
+        let mut socket = match Self::init(url, token, None).await {
+            Ok(s) => s,
+            Err(close) => panic!("connection_init refused: {close:?}"),
+        };
+        send(
+            &mut socket,
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } }),
+        )
+        .await;
+        Subscription { socket }
+    }
+
+    /// Connects and sends `connection_init` (with `token`, and `cookie` on
+    /// the upgrade request). `Ok` with the socket after `connection_ack`;
+    /// `Err((code, reason))` when the server closes instead.
+    pub async fn init(
+        url: &str,
+        token: Option<&str>,
+        cookie: Option<&str>,
+    ) -> Result<Socket, (u16, String)> {
         let mut request = url.into_client_request().expect("a ws:// url");
         request.headers_mut().insert(
             "Sec-WebSocket-Protocol",
             HeaderValue::from_static("graphql-transport-ws"),
         );
+        if let Some(c) = cookie {
+            request
+                .headers_mut()
+                .insert("Cookie", HeaderValue::from_str(c).expect("a cookie header"));
+        }
         let (mut socket, response) = tokio_tungstenite::connect_async(request)
             .await
             .expect("WebSocket connect");
@@ -34,21 +60,35 @@ impl Subscription {
                 .and_then(|v| v.to_str().ok()),
             Some("graphql-transport-ws")
         );
+        let payload = match token {
+            Some(t) => json!({ "authorization": format!("Bearer {t}") }),
+            None => json!({}),
+        };
         send(
             &mut socket,
-            json!({ "type": "connection_init", "payload": {} }),
+            json!({ "type": "connection_init", "payload": payload }),
         )
         .await;
-        let ack = recv(&mut socket, Duration::from_secs(5))
-            .await
-            .expect("connection_ack");
-        assert_eq!(ack["type"], "connection_ack", "{ack}");
-        send(
-            &mut socket,
-            json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } }),
-        )
-        .await;
-        Subscription { socket }
+        match next_frame(&mut socket, Duration::from_secs(5)).await {
+            Frame::Json(ack) if ack["type"] == "connection_ack" => Ok(socket),
+            Frame::Close(code, reason) => Err((code, reason)),
+            other => panic!("expected connection_ack or a close, got {other:?}"),
+        }
+    }
+
+    /// Waits until the server closes the connection; its close code and
+    /// reason (`None` when nothing came within `limit`). Data pushed
+    /// meanwhile is skipped.
+    pub async fn closed(&mut self, limit: Duration) -> Option<(u16, String)> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match next_frame(&mut self.socket, left).await {
+                Frame::Close(code, reason) => return Some((code, reason)),
+                Frame::Timeout => return None,
+                Frame::Json(_) => {}
+            }
+        }
     }
 
     /// The next `data` pushed, or `None` after `limit`. Panics on an error message.
@@ -95,6 +135,40 @@ async fn send(socket: &mut Socket, v: Value) {
         .send(Message::Text(v.to_string().into()))
         .await
         .expect("WebSocket send");
+}
+
+#[derive(Debug)]
+enum Frame {
+    Json(Value),
+    Close(u16, String),
+    Timeout,
+}
+
+/// The next text message or close frame (a dropped connection counts as a
+/// close with code 1006).
+async fn next_frame(socket: &mut Socket, limit: Duration) -> Frame {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let Ok(msg) = tokio::time::timeout(left, socket.next()).await else {
+            return Frame::Timeout;
+        };
+        match msg {
+            Some(Ok(Message::Text(t))) => {
+                if let Ok(v) = serde_json::from_str(t.as_str()) {
+                    return Frame::Json(v);
+                }
+            }
+            Some(Ok(Message::Close(frame))) => {
+                return match frame {
+                    Some(f) => Frame::Close(u16::from(f.code), f.reason.to_string()),
+                    None => Frame::Close(1005, String::new()),
+                };
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => return Frame::Close(1006, String::new()),
+        }
+    }
 }
 
 async fn recv(socket: &mut Socket, limit: Duration) -> Option<Value> {

@@ -661,6 +661,22 @@ pub async fn votes(conn: &impl ConnectionTrait, approval_id: Uuid) -> AppResult<
         .await?)
 }
 
+/// The input of a policy's expiry follow-up workflow.
+pub fn expiry_input(
+    approval_id: Uuid,
+    artifact_id: Option<Uuid>,
+    artifact_version: i32,
+    reason: Option<String>,
+) -> Value {
+    json!({
+        "approval_id": approval_id,
+        "artifact_id": artifact_id,
+        "artifact_version": artifact_version,
+        "decision": "expired",
+        "feedback": reason,
+    })
+}
+
 /// Approving votes on the current version: the "1" of "1 of 2".
 pub async fn approvals_count(conn: &impl ConnectionTrait, a: &approval::Model) -> AppResult<usize> {
     Ok(approving_votes(conn, a).await?.len())
@@ -725,16 +741,16 @@ pub async fn expire_due(
             if on_expiry.action == ExpiryAction::StartWorkflow
                 && let Some(t) = on_expiry.workflow_type.clone()
             {
-                if registry.get(&t).is_none() {
-                    tracing::warn!(approval_id = %a.id, workflow_type = %t, "expiry follow-up type is not registered; not started");
+                let input = expiry_input(a.id, a.artifact_id, a.artifact_version, feedback.clone());
+                let problem = match registry.get(&t) {
+                    None => Some(format!("workflow type '{t}' is not registered")),
+                    Some(w) => workflows::invalid_input(w.as_ref(), &input)
+                        .map(|(f, m)| format!("{t} refuses the expiry's input: {f}: {m}")),
+                };
+                if let Some(problem) = problem {
+                    // The policy was valid when set; the type changed since.
+                    tracing::warn!(approval_id = %a.id, %problem, "expiry follow-up not started");
                 } else {
-                    let input = json!({
-                        "approval_id": a.id,
-                        "artifact_id": a.artifact_id,
-                        "artifact_version": a.artifact_version,
-                        "decision": "expired",
-                        "feedback": feedback,
-                    });
                     let (w, signal) = workflows::insert(
                         &txn,
                         stamp,

@@ -302,14 +302,32 @@ pub async fn set(
                     "START_WORKFLOW needs the workflow type to start",
                 ));
             }
-            (ExpiryAction::StartWorkflow, Some(t)) if registry.get(t).is_none() => {
-                return Err(AppError::bad_input(
-                    "input.onExpiry.workflowType",
-                    format!(
-                        "unknown workflow type '{t}'; known types: {}",
-                        registry.names().join(", ")
-                    ),
-                ));
+            (ExpiryAction::StartWorkflow, Some(t)) => {
+                let Some(w) = registry.get(t) else {
+                    return Err(AppError::bad_input(
+                        "input.onExpiry.workflowType",
+                        format!(
+                            "unknown workflow type '{t}'; known types: {}",
+                            registry.names().join(", ")
+                        ),
+                    ));
+                };
+                // It must accept what an expiry hands it.
+                let sample = super::approvals::expiry_input(
+                    uuid::Uuid::nil(),
+                    Some(uuid::Uuid::nil()),
+                    1,
+                    o.reason.clone(),
+                );
+                if let Some((f, m)) = super::workflows::invalid_input(w.as_ref(), &sample) {
+                    return Err(AppError::bad_input(
+                        "input.onExpiry.workflowType",
+                        format!(
+                            "{t} cannot start from an expiry: it refuses {{approval_id, artifact_id, \
+                             artifact_version, decision: \"expired\", feedback}} ({f}: {m})"
+                        ),
+                    ));
+                }
             }
             (ExpiryAction::Expire | ExpiryAction::Reject, Some(_)) => {
                 return Err(AppError::bad_input(

@@ -124,17 +124,7 @@ pub async fn submit(
             sub.workflow_type
         )));
     }
-    let invalid = crate::jsonschema::validate(&wf.input_schema(), &sub.input)
-        .into_iter()
-        .next()
-        .map(|v| (v.path, v.message))
-        .map_or_else(|| wf.validate(&sub.input).err(), Some);
-    if let Some((path, message)) = invalid {
-        let field = if path.is_empty() {
-            "input".to_string()
-        } else {
-            format!("input.{path}")
-        };
+    if let Some((field, message)) = invalid_input(wf.as_ref(), &sub.input) {
         return Err(AppError::BadInput {
             message: format!("{field}: {message}"),
             field: Some(field),
@@ -180,6 +170,28 @@ pub async fn submit(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The first problem with `input` for type `wf`: its JSON Schema, then
+/// the type's own checks; `(field, message)` with the field as
+/// `input.path`.
+pub fn invalid_input(
+    wf: &dyn crate::engine::Workflow,
+    input: &Value,
+) -> Option<(String, String)> {
+    crate::jsonschema::validate(&wf.input_schema(), input)
+        .into_iter()
+        .next()
+        .map(|v| (v.path, v.message))
+        .map_or_else(|| wf.validate(input).err(), Some)
+        .map(|(path, message)| {
+            let field = if path.is_empty() {
+                "input".to_string()
+            } else {
+                format!("input.{path}")
+            };
+            (field, message)
+        })
 }
 
 fn same_request(existing: workflow::Model, sub: &Submission) -> AppResult<Submitted> {
