@@ -126,6 +126,13 @@ both_backends! {
 
         let twice = app.approve_as(&ana, &id, 1, None, None).await;
         assert_eq!(gql_error_code(&twice), "CONFLICT", "a second vote by the same reviewer");
+        let mine = app
+            .gql_as(Some(&ana), "query($id: ID!) { approval(id: $id) { viewerCanDecide { allowed reason } } }", json!({ "id": id }))
+            .await;
+        assert_eq!(
+            mine["data"]["approval"]["viewerCanDecide"],
+            json!({ "allowed": false, "reason": "you already voted to approve version 1" })
+        );
 
         let second = app.approve_as(&bo, &id, 1, Some("Keep the ending."), None).await;
         let p = &second["data"]["approve"];

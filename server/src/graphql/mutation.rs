@@ -217,7 +217,7 @@ impl MutationRoot {
             },
         )
         .await
-        .map_err(|e| with_input_prefix(e))?;
+        .map_err(with_input_prefix)?;
         state.hub.publish([signal]);
         let (code, expires_at) = sessions::issue_code(&state.db, &stamp, user.id).await?;
         Ok(CreateUserPayload {

@@ -321,8 +321,8 @@ impl Approval {
     async fn started_by(&self) -> &str {
         &self.0.started_by
     }
-    /// Whether the caller may decide it now, and why not.
-    async fn viewer_can_decide(&self, ctx: &Context<'_>) -> Eligibility {
+    /// Whether the caller may vote on it now, and why not.
+    async fn viewer_can_decide(&self, ctx: &Context<'_>) -> Result<Eligibility> {
         let p = super::principal(ctx);
         let refusal = if self.0.status != DbApprovalStatus::Pending {
             Some(format!(
@@ -331,13 +331,30 @@ impl Approval {
             ))
         } else if !p.is_authenticated() {
             Some("sign in to decide".to_string())
-        } else {
+        } else if let Some(why) =
             Policy::from_json(self.0.policy.as_ref()).refusal(&p, &self.0.started_by)
+        {
+            Some(why)
+        } else {
+            let votes = approvals::votes(&state(ctx).db, self.0.id).await?;
+            votes
+                .iter()
+                .find(|v| v.reviewer == p.id && v.artifact_version == self.0.artifact_version)
+                .map(|v| {
+                    format!(
+                        "you already voted to {} version {}",
+                        match v.decision {
+                            entity::vote::VoteDecision::Approve => "approve",
+                            entity::vote::VoteDecision::Reject => "reject",
+                        },
+                        v.artifact_version
+                    )
+                })
         };
-        Eligibility {
+        Ok(Eligibility {
             allowed: refusal.is_none(),
             reason: refusal,
-        }
+        })
     }
 }
 
