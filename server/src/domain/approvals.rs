@@ -661,22 +661,6 @@ pub async fn votes(conn: &impl ConnectionTrait, approval_id: Uuid) -> AppResult<
         .await?)
 }
 
-/// The input of a policy's expiry follow-up workflow.
-pub fn expiry_input(
-    approval_id: Uuid,
-    artifact_id: Option<Uuid>,
-    artifact_version: i32,
-    reason: Option<String>,
-) -> Value {
-    json!({
-        "approval_id": approval_id,
-        "artifact_id": artifact_id,
-        "artifact_version": artifact_version,
-        "decision": "expired",
-        "feedback": reason,
-    })
-}
-
 /// Approving votes on the current version: the "1" of "1 of 2".
 pub async fn approvals_count(conn: &impl ConnectionTrait, a: &approval::Model) -> AppResult<usize> {
     Ok(approving_votes(conn, a).await?.len())
@@ -741,7 +725,7 @@ pub async fn expire_due(
             if on_expiry.action == ExpiryAction::StartWorkflow
                 && let Some(t) = on_expiry.workflow_type.clone()
             {
-                let input = expiry_input(a.id, a.artifact_id, a.artifact_version, feedback.clone());
+                let input = policies::expiry_input(a.id, a.artifact_id, a.artifact_version, feedback.clone());
                 let problem = match registry.get(&t) {
                     None => Some(format!("workflow type '{t}' is not registered")),
                     Some(w) => workflows::invalid_input(w.as_ref(), &input)

@@ -472,33 +472,6 @@ pub fn principal_for_user(u: &user::Model, credential: Credential) -> Option<Pri
     })
 }
 
-/// Re-checks the credential a connection authenticated with: the same
-/// principal when it still holds, `None` when it was revoked, expired or
-/// its user was disabled. The WebSocket layer calls it to close
-/// subscriptions of revoked credentials.
-pub async fn recheck(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    now: DateTime<Utc>,
-) -> AppResult<Option<Principal>> {
-    match &principal.credential {
-        Credential::None => Ok(Some(principal.clone())),
-        Credential::Token { id, .. } => {
-            let Some(t) = api_token::Entity::find_by_id(*id).one(db).await? else {
-                return Ok(None);
-            };
-            principal_for_token(db, &t, now).await
-        }
-        Credential::Session { id } => super::sessions::principal_for_session_id(db, *id, now).await,
-        Credential::Proxy => match principal.user_id() {
-            Some(uid) => Ok(get_user(db, uid)
-                .await?
-                .and_then(|u| principal_for_user(&u, Credential::Proxy))),
-            None => Ok(None),
-        },
-    }
-}
-
 /// The principal for an email asserted by a trusted proxy: the user with
 /// that email, or (with a default role) a user created for it on first
 /// sight; else `UNAUTHENTICATED`.

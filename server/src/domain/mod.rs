@@ -8,6 +8,7 @@
 
 pub mod approvals;
 pub mod artifacts;
+pub mod credentials;
 pub mod deployments;
 pub mod events;
 pub mod history;

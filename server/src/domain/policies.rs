@@ -16,7 +16,8 @@ use sea_orm::{
     TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
+use uuid::Uuid;
 
 use super::Stamp;
 use super::events::{self, NewEvent, Signal};
@@ -136,6 +137,22 @@ impl Policy {
             }
         }
     }
+}
+
+/// The input of a policy's expiry follow-up workflow.
+pub fn expiry_input(
+    approval_id: Uuid,
+    artifact_id: Option<Uuid>,
+    artifact_version: i32,
+    reason: Option<String>,
+) -> Value {
+    json!({
+        "approval_id": approval_id,
+        "artifact_id": artifact_id,
+        "artifact_version": artifact_version,
+        "decision": "expired",
+        "feedback": reason,
+    })
 }
 
 /// A policy as stored, with who set it.
@@ -313,9 +330,9 @@ pub async fn set(
                     ));
                 };
                 // It must accept what an expiry hands it.
-                let sample = super::approvals::expiry_input(
-                    uuid::Uuid::nil(),
-                    Some(uuid::Uuid::nil()),
+                let sample = expiry_input(
+                    Uuid::nil(),
+                    Some(Uuid::nil()),
                     1,
                     o.reason.clone(),
                 );

@@ -28,7 +28,7 @@ use futures_util::{SinkExt, StreamExt, future};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::HttpState;
-use crate::domain::identity;
+use crate::domain::{credentials, identity};
 use crate::domain::principal::{Permission, Principal};
 use crate::engine::signals::Notice;
 use crate::error::{AppError, ErrorCode};
@@ -271,7 +271,7 @@ async fn until_revoked(app: &AppState, authed: &Mutex<Option<Principal>>) {
         }
         let current = authed.lock().ok().and_then(|a| a.clone());
         let Some(principal) = current else { continue };
-        match identity::recheck(&app.db, &principal, app.clock.now()).await {
+        match credentials::recheck(&app.db, &principal, app.clock.now()).await {
             Ok(Some(_)) => {}
             Ok(None) => {
                 tracing::info!(principal = %principal.id, "closing a subscription connection: its credential was revoked");
