@@ -11,6 +11,13 @@
 //   CHROMIUM         the browser (default /usr/bin/chromium, Debian's package)
 //   E2E_ONLY=word    run only the scenarios whose name contains `word`
 //
+// Baton requires sign-in: on its empty database it creates the user
+// `admin` and prints a single-use `sign in:` link after `baton listening on
+// …`. The runner opens that link in a browser (the admin context, kept for
+// all scenarios) and makes an admin API token there for its own GraphQL
+// calls; every scenario signs its browsers in with links of users it
+// creates, as an admin would.
+//
 // Each scenario saves screenshots to e2e/screenshots/. The last line is
 // "N passed, N failed".
 
@@ -58,22 +65,36 @@ async function startBaton(bin, tmp) {
   const stderr = [];
   child.stderr.on('data', (d) => stderr.push(d));
   const lines = createInterface({ input: child.stdout });
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('baton did not print its address within 60 s')), 60_000);
+  // `baton listening on URL`, then (on an empty database) `sign in: URL`.
+  const { url, signInUrl } = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('baton did not print its address and sign-in link within 60 s')), 60_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`baton exited with ${code}:\n${Buffer.concat(stderr).toString()}`));
     });
-    lines.once('line', (line) => {
+    let address;
+    const onLine = (line) => {
+      if (address === undefined) {
+        const m = /baton listening on (http:\/\/\S+)/.exec(line);
+        if (m) address = m[1];
+        else {
+          clearTimeout(timer);
+          reject(new Error(`unexpected first line from baton: ${line}`));
+        }
+        return;
+      }
       clearTimeout(timer);
-      const m = /baton listening on (http:\/\/\S+)/.exec(line);
-      if (m) resolve(m[1]);
-      else reject(new Error(`unexpected first line from baton: ${line}`));
-    });
+      lines.off('line', onLine);
+      const m = /^sign in: (http:\/\/\S+\/signin#code=\S+)$/.exec(line);
+      if (m) resolve({ url: address, signInUrl: m[1] });
+      else reject(new Error(`expected "sign in: URL" after "baton listening on", got: ${line}`));
+    };
+    lines.on('line', onLine);
   });
   lines.on('line', () => {}); // keep draining stdout
   return {
     url,
+    signInUrl,
     logs: () => Buffer.concat(stderr).toString(),
     stop: () =>
       new Promise((resolve) => {
@@ -87,7 +108,7 @@ async function startBaton(bin, tmp) {
 
 /** Baton must answer the app for `/` and for a client route (index.html fallback). */
 async function checkServesApp(base) {
-  for (const route of ['/', '/workflows/some-client-route']) {
+  for (const route of ['/', '/workflows/some-client-route', '/signin']) {
     const res = await fetch(`${base}${route}`);
     const body = await res.text();
     if (!res.ok || !body.includes('<div id="root">')) {
@@ -98,11 +119,12 @@ async function checkServesApp(base) {
 
 // ---------- helpers ----------
 
-function makeApi(batonUrl) {
+/** GraphQL as the runner's admin API token (`service:e2e`). */
+function makeApi(batonUrl, token) {
   return async function gql(query, variables = {}) {
     const res = await fetch(`${batonUrl}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ query, variables }),
     });
     const body = await res.json();
@@ -119,6 +141,22 @@ async function newDraft(gql, prompt) {
   const approval = data.runWorkflow.approval;
   if (!approval) throw new Error(`generate_draft opened no approval: ${JSON.stringify(data)}`);
   return approval.id;
+}
+
+/** Creates a user (as the runner's admin token) and answers their single-use sign-in link. */
+async function createUser(gql, name, role) {
+  const data = await gql(
+    `mutation($input: CreateUserInput!) { createUser(input: $input) { user { id name role } signInLink { url } } }`,
+    { input: { name, role } },
+  );
+  return data.createUser.signInLink.url;
+}
+
+/** Opens a sign-in link in a page and waits until the app shows who is signed in. */
+async function signIn(page, link, name) {
+  await page.goto(link);
+  await page.getByTestId('identity-name').getByText(name, { exact: true }).waitFor();
+  assert(new URL(page.url()).pathname === '/' && !page.url().includes('code='), `the link's code left the address: ${page.url()}`);
 }
 
 function assert(cond, message) {
@@ -148,15 +186,15 @@ const scenarios = [];
 const scenario = (name, fn) => scenarios.push({ name, fn });
 
 scenario('draft from the form, live queue, keyboard approval, live revision and diff', async (t) => {
-  const ctx = await t.context();
-  const queue = await t.page(ctx, 'queue');
+  // A submitter starts it; a reviewer, in another browser, decides.
+  const { page: form } = await t.user('SUBMITTER', 'writer');
+  const { page: queue, name: reviewer } = await t.user('REVIEWER', 'reviewer');
   await queue.goto(`${t.base}/`);
   await queue.getByText('No pending approvals').waitFor();
   await queue.evaluate(() => {
     window.__sameDocument = true;
   });
 
-  const form = await t.page(ctx, 'form');
   await form.goto(`${t.base}/workflows/new`);
   await form.getByLabel('Workflow type').selectOption('generate_draft');
   await form.getByRole('button', { name: /Start generate draft/ }).click();
@@ -226,15 +264,14 @@ scenario('draft from the form, live queue, keyboard approval, live revision and 
   await queue.locator('.timeline li').nth(3).waitFor();
   const timeline = await queue.locator('.timeline li').allTextContents();
   assert(/generate draft/.test(timeline[0] ?? ''), `timeline starts with generate draft: ${timeline}`);
-  assert(timeline.some((s) => /Approved by anonymous/.test(s)), `timeline shows the decision: ${timeline}`);
+  assert(timeline.some((s) => s.includes(`Approved by ${reviewer}`)), `timeline shows the decision: ${timeline}`);
   await t.shot(queue, '09-workflow-detail');
 });
 
 scenario('reject without feedback ends the chain; with feedback starts another round', async (t) => {
   const first = await newDraft(t.gql, 'The keeper hears a knock during the storm.');
   const second = await newDraft(t.gql, 'The supply boat arrives a day early.');
-  const ctx = await t.context();
-  const page = await t.page(ctx, 'reviewer');
+  const { page } = await t.user('REVIEWER', 'reviewer');
 
   await page.goto(`${t.base}/approvals/${first}`);
   await page.getByRole('heading', { name: 'Your decision' }).waitFor();
@@ -254,8 +291,8 @@ scenario('reject without feedback ends the chain; with feedback starts another r
 
 scenario('a second reviewer deciding first shows the conflict notice', async (t) => {
   const id = await newDraft(t.gql, 'Two keepers, one lamp.');
-  const alice = await t.page(await t.context(), 'alice');
-  const bob = await t.page(await t.context(), 'bob');
+  const { page: alice } = await t.user('REVIEWER', 'alice');
+  const { page: bob, name: bobName } = await t.user('REVIEWER', 'bob');
   await alice.goto(`${t.base}/approvals/${id}`);
   await bob.goto(`${t.base}/approvals/${id}`);
   await alice.getByRole('heading', { name: 'Your decision' }).waitFor();
@@ -268,6 +305,8 @@ scenario('a second reviewer deciding first shows the conflict notice', async (t)
   await alice.bringToFront();
   await alice.keyboard.press('a');
   await alice.getByText('Someone else decided this approval first.').waitFor();
+  // Who decided, and when, from the conflict's extensions.
+  await alice.getByTestId('conflict-who').getByText(`${bobName} approved this just now.`).waitFor();
   await alice.getByTestId('outcome').getByText('Bob got here first.').waitFor();
   assert((await alice.getByRole('button', { name: /Approve/ }).count()) === 0, 'the decision form is gone');
   await t.shot(alice, '12-conflict');
@@ -275,8 +314,7 @@ scenario('a second reviewer deciding first shows the conflict notice', async (t)
 
 scenario('phone width, not-found pages, unknown routes and the shortcut help', async (t) => {
   const id = await newDraft(t.gql, 'A gull steals the letter.');
-  const ctx = await t.context({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-  const phone = await t.page(ctx, 'phone');
+  const { page: phone } = await t.user('REVIEWER', 'phone', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   await phone.goto(`${t.base}/`);
   await phone.locator(`tr[data-approval-id="${id}"]`).waitFor();
   await t.shot(phone, '13-phone-queue');
@@ -287,7 +325,7 @@ scenario('phone width, not-found pages, unknown routes and the shortcut help', a
   await phone.getByLabel(/^Prompt/).waitFor();
   await t.shot(phone, '15-phone-start');
 
-  const desk = await t.page(await t.context(), 'desk');
+  const { page: desk } = await t.user('VIEWER', 'desk');
   await desk.goto(`${t.base}/approvals/00000000-0000-7000-8000-000000000000`);
   await desk.getByRole('heading', { name: 'Approval not found' }).waitFor();
   await t.shot(desk, '16-approval-not-found');
@@ -307,9 +345,8 @@ scenario('phone width, not-found pages, unknown routes and the shortcut help', a
 scenario('batch approve two drafts from the queue; the workflows list follows live', async (t) => {
   const one = await newDraft(t.gql, 'The lamp goes out at midnight.');
   const two = await newDraft(t.gql, 'A letter arrives with no stamp.');
-  const ctx = await t.context();
+  const { ctx, page: list } = await t.user('REVIEWER', 'batcher');
   // A workflows tab that must show the follow-ups arrive and finish, pushed.
-  const list = await t.page(ctx, 'workflows');
   await list.goto(`${t.base}/workflows?type=apply_feedback`);
   await list.getByRole('heading', { name: 'Workflows' }).waitFor();
   await list.locator('tr[data-workflow-id], .empty').first().waitFor();
@@ -384,8 +421,8 @@ scenario('experiment results: charts and sortable runs; approving deploys; deplo
   assert(started.runWorkflow.workflow.status === 'COMPLETED', `run_experiment completed: ${JSON.stringify(started)}`);
   assert(approvalId && started.runWorkflow.approval.artifactType === 'experiment_results', 'it opened an approval');
 
-  const ctx = await t.context();
-  const page = await t.page(ctx, 'reviewer');
+  // Rolling back takes an admin.
+  const { page } = await t.user('ADMIN', 'ops');
   await page.goto(`${t.base}/approvals/${approvalId}`);
   await page.getByRole('heading', { name: 'Your decision' }).waitFor();
   const view = page.getByTestId('experiment');
@@ -501,7 +538,7 @@ scenario('experiment results: charts and sortable runs; approving deploys; deplo
   await page.getByRole('img', { name: 'candidates: mean score by level' }).waitFor();
 
   // Phone width.
-  const phone = await t.page(await t.context({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }), 'phone');
+  const { page: phone } = await t.user('VIEWER', 'phone', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   await phone.goto(`${t.base}/approvals/${approvalId}`);
   await phone.getByTestId('experiment').waitFor();
   await phone.getByRole('img', { name: 'candidates: mean score by level' }).waitFor();
@@ -509,6 +546,145 @@ scenario('experiment results: charts and sortable runs; approving deploys; deplo
   await phone.goto(`${t.base}/deployments`);
   await phone.getByTestId('active-deployment').getByText(/minimalist/).waitFor();
   await t.shot(phone, '27-phone-deployments');
+});
+
+scenario('identity: an admin sets a 2-approval policy and adds users; two reviewers approve; a submitter cannot decide', async (t) => {
+  // The admin, signed in from the link baton printed on first start.
+  const admin = await t.page(t.admin, 'admin');
+  await admin.goto(`${t.base}/admin/policies`);
+  const policy = admin.locator('form[data-policy="generate_draft"]');
+  await policy.getByLabel('Approvals required').fill('2');
+  await policy.getByRole('button', { name: 'Save the generate draft policy' }).click();
+  await policy.getByTestId('policy-saved').getByText(/It needs 2 approvals/).waitFor();
+  await t.shot(admin, '28-admin-policy-saved');
+  const set = await t.gql(`{ approvalPolicy(workflowType: "generate_draft") { requiredApprovals isDefault updatedBy } }`);
+  assert(set.approvalPolicy.requiredApprovals === 2 && !set.approvalPolicy.isDefault, `policy saved: ${JSON.stringify(set)}`);
+
+  // Users, each with the sign-in link shown once.
+  const suffix = Math.random().toString(36).slice(2, 6);
+  const people = [
+    { name: `rev-one-${suffix}`, role: 'REVIEWER' },
+    { name: `rev-two-${suffix}`, role: 'REVIEWER' },
+    { name: `sub-${suffix}`, role: 'SUBMITTER' },
+  ];
+  await admin.getByRole('link', { name: 'Users' }).click();
+  await admin.getByTestId('users-table').waitFor();
+  for (const [i, p] of people.entries()) {
+    await admin.getByLabel('Name', { exact: true }).fill(p.name);
+    await admin.getByLabel('Role', { exact: true }).selectOption(p.role);
+    await admin.getByRole('button', { name: 'Add user' }).click();
+    const shown = admin.getByTestId('sign-in-link');
+    await shown.getByText(`${p.name} can sign in with this link`).waitFor();
+    p.link = await shown.getByLabel(`Sign-in link for ${p.name}`).inputValue();
+    assert(/\/signin#code=/.test(p.link), `a sign-in link: ${p.link}`);
+    if (i === 0) await t.shot(admin, '29-admin-user-link-once');
+    await shown.getByRole('button', { name: 'Done, hide it' }).click();
+    await shown.waitFor({ state: 'detached' });
+    await admin.locator(`tr[data-user="${p.name}"]`).waitFor();
+  }
+  const [one, two, sub] = people;
+
+  // A token's secret is shown once, with the warning, and never listed.
+  await admin.getByRole('link', { name: 'Tokens' }).click();
+  await admin.getByLabel('Name', { exact: true }).fill(`ci-${suffix}`);
+  await admin.getByLabel('A service').check();
+  await admin.getByLabel(/Service name/).fill('ci');
+  await admin.getByRole('button', { name: 'Make token' }).click();
+  const secretBox = admin.getByTestId('token-secret');
+  await secretBox.getByText('Copy it now: it will not be shown again.').waitFor();
+  const secret = await secretBox.getByLabel('Token secret').inputValue();
+  assert(secret.startsWith('baton_'), `a token secret: ${secret}`);
+  await admin.locator(`tr[data-token="ci-${suffix}"]`).getByText('Active').waitFor();
+  await t.shot(admin, '30-admin-token-secret-once');
+  await secretBox.getByRole('button', { name: 'Done, hide it' }).click();
+  await secretBox.waitFor({ state: 'detached' });
+  assert(!(await admin.content()).includes(secret), 'the secret is gone from the page');
+
+  // Each person in a browser of their own, signed in with their link.
+  const browse = async (p, label) => {
+    const page = await t.page(await t.context(), label);
+    await signIn(page, p.link, p.name);
+    return page;
+  };
+  const submitter = await browse(sub, 'submitter');
+  const nav = submitter.getByRole('navigation', { name: 'Main' });
+  assert((await nav.getByRole('link', { name: 'Admin' }).count()) === 0, 'a submitter has no Admin entry');
+  await submitter.goto(`${t.base}/workflows/new`);
+  await submitter.getByLabel(/^Prompt/).fill('Two keepers must agree before the lamp is lit.');
+  await submitter.getByLabel(/^Story id/).fill('lighthouse');
+  await submitter.getByRole('button', { name: /Start generate draft/ }).click();
+  await submitter.waitForURL(/\/workflows\/[0-9a-f-]{36}$/);
+  await submitter.getByText('Waiting for a reviewer').waitFor();
+  const reviewLink = submitter.getByRole('link', { name: /^Review this draft/ });
+  const approvalPath = await reviewLink.getAttribute('href');
+
+  // Reviewer 1 approves: one of two.
+  const r1 = await browse(one, 'reviewer-1');
+  await r1.goto(`${t.base}${approvalPath}`);
+  await r1.getByTestId('approvals-count').getByText('0 of 2 approvals').waitFor();
+  // Edit, then approve: the reviewer's own edits show as a diff first.
+  await r1.getByRole('button', { name: 'Edit the text' }).click();
+  const editor = r1.getByTestId('artifact-editor');
+  const text = editor.getByLabel('Text', { exact: true });
+  await text.fill(`${await text.inputValue()} The second keeper nods.`);
+  await editor.getByTestId('own-edits').locator('ins').first().waitFor();
+  await r1.getByLabel(/Feedback/).fill('Good; one more pair of eyes, please.');
+  await t.shot(r1, '31-edit-before-approving');
+  await r1.getByRole('button', { name: /Approve with edits/ }).click();
+  await r1.getByTestId('vote-recorded').getByText(/Your approval is recorded: 1 of 2 approvals/).waitFor();
+  await r1.getByTestId('approvals-count').getByText('1 of 2 approvals on version 2').waitFor();
+  await r1.getByTestId('edited-by').getByText(new RegExp(`an edit by ${one.name}`)).waitFor();
+  await r1.getByTestId('approval-progress').getByText(one.name, { exact: true }).waitFor();
+  // Still pending, but this reviewer has had their say.
+  await r1.getByTestId('decision-blocked').waitFor();
+  assert((await r1.getByRole('button', { name: /^Approve/ }).count()) === 0, 'no second vote for reviewer 1');
+  await t.shot(r1, '32-one-of-two');
+
+  // The submitter sees where it stands, and no decision controls, with the reason.
+  await submitter.goto(`${t.base}${approvalPath}`);
+  await submitter.getByTestId('approvals-count').getByText('1 of 2 approvals').waitFor();
+  await submitter.getByTestId('decision-blocked-reason').getByText(/Your role \(Submitter\) cannot approve or reject/).waitFor();
+  assert((await submitter.getByRole('button', { name: /^(Approve|Reject)/ }).count()) === 0, 'no decision buttons for a submitter');
+  await submitter.keyboard.press('a');
+  await t.shot(submitter, '33-submitter-cannot-decide');
+
+  // Reviewer 2 approves: decided; apply_feedback follows.
+  const r2 = await browse(two, 'reviewer-2');
+  await r2.goto(`${t.base}${approvalPath}`);
+  await r2.getByTestId('approvals-count').getByText('1 of 2 approvals on version 2').waitFor();
+  // Reviewer 2 reads what reviewer 1 changed.
+  await r2.locator('.diff ins').first().waitFor();
+  await r2.getByRole('button', { name: /Approve/ }).click();
+  await r2.getByTestId('outcome').getByText('Approved').waitFor();
+  const next = r2.getByTestId('next-workflow');
+  await next.getByText('apply feedback').waitFor();
+  await r2.getByTestId('approvals-count').getByText('2 of 2 approvals').waitFor();
+  await t.shot(r2, '34-two-of-two-next');
+  const check = await t.gql(
+    `query($id: ID!) { approval(id: $id) { status approvalsCount artifactVersion artifact { version author content } votes { reviewer { name } decision } } }`,
+    { id: approvalPath.split('/').pop() },
+  );
+  assert(check.approval.status === 'APPROVED', `approved: ${JSON.stringify(check)}`);
+  const edited = check.approval.artifact;
+  assert(
+    check.approval.artifactVersion === 2 && edited.version === 2 && edited.author === one.name && edited.content.text.endsWith('The second keeper nods.'),
+    `the edit is version 2 by reviewer 1: ${JSON.stringify(check.approval)}`,
+  );
+  const voters = check.approval.votes.map((v) => v.reviewer.name).sort();
+  assert(JSON.stringify(voters) === JSON.stringify([one.name, two.name].sort()), `both voted: ${voters}`);
+
+  // The submitter's page has no decision to make, and signs out.
+  await submitter.reload();
+  await submitter.getByTestId('outcome').getByText('Approved').waitFor();
+  assert((await submitter.getByRole('button', { name: /^(Approve|Reject)/ }).count()) === 0, 'still no decision buttons');
+  await submitter.getByRole('button', { name: 'Sign out' }).click();
+  await submitter.getByText('You are signed out.').waitFor();
+  await submitter.reload();
+  await submitter.getByRole('heading', { name: 'Sign in to Baton' }).waitFor();
+  await t.shot(submitter, '35-signed-out');
+
+  // Put the default back for any scenario that runs after this one.
+  await t.gql(`mutation { setApprovalPolicy(input: {workflowType: "generate_draft", requiredApprovals: 1}) { requiredApprovals } }`);
 });
 
 // ---------- runner ----------
@@ -545,15 +721,20 @@ async function main() {
         '--disable-sync',
       ],
     });
-    const gql = makeApi(baton.url);
-
-    for (const s of chosen) {
+    // One kit per phase (the bootstrap, then each scenario): the contexts
+    // and pages it opens, their console errors, screenshots.
+    const kit = (gql, admin) => {
       const contexts = [];
+      const pages = [];
       const consoleErrors = [];
-      let lastPage;
+      let userCount = 0;
       const t = {
         base,
         gql,
+        /** The admin's browser context, signed in from the printed link (pages opened here close after the scenario). */
+        admin,
+        lastPage: undefined,
+        consoleErrors,
         async context(options = {}) {
           const c = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
           c.setDefaultTimeout(TIMEOUT);
@@ -566,31 +747,90 @@ async function main() {
             if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(`[${label}] console.${m.type()}: ${m.text()}`);
           });
           p.on('pageerror', (e) => consoleErrors.push(`[${label}] page error: ${e.message}`));
-          lastPage = p;
+          pages.push(p);
+          t.lastPage = p;
           return p;
+        },
+        /**
+         * A new user with this role, signed in in a browser context of their
+         * own (from the link an admin gets for them). Names are unique per run.
+         */
+        async user(role, label, options = {}) {
+          userCount += 1;
+          const name = `${label}${userCount}${Math.random().toString(36).slice(2, 6)}`;
+          const link = await createUser(gql, name, role);
+          const ctx = await t.context(options);
+          const page = await t.page(ctx, label);
+          await signIn(page, link, name);
+          return { name, ctx, page };
         },
         async shot(p, name, options = {}) {
           await p.evaluate(() => document.fonts.ready);
           await p.screenshot({ path: path.join(shotsDir, `${name}.png`), fullPage: options.fullPage ?? true });
           await checkA11y(p, name);
         },
+        async close() {
+          for (const p of pages) await p.close().catch(() => {});
+          for (const c of contexts) await c.close().catch(() => {});
+        },
       };
+      return t;
+    };
+
+    // Bootstrap: the sign-in screen, then the printed link signs the admin
+    // in; that browser makes the runner's admin API token.
+    const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    adminContext.setDefaultTimeout(TIMEOUT);
+    const boot = kit(null, adminContext);
+    let gql;
+    try {
+      const page = await boot.page(adminContext, 'admin');
+      await page.goto(`${base}/`);
+      await page.getByRole('heading', { name: 'Sign in to Baton' }).waitFor();
+      await page.getByText('sign in:', { exact: true }).waitFor();
+      await boot.shot(page, '00-sign-in');
+      await signIn(page, baton.signInUrl, 'admin');
+      await page.getByTestId('identity').getByText('Admin', { exact: true }).waitFor();
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).waitFor();
+      await boot.shot(page, '00-signed-in-as-admin');
+      // The session cookie is HttpOnly: the page cannot read it.
+      assert(!(await page.evaluate(() => document.cookie)).includes('baton_session'), 'the session cookie is readable by JS');
+      const made = await page.evaluate(async () => {
+        const res = await fetch('/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            query: 'mutation { createToken(input: {name: "e2e", role: ADMIN, serviceName: "e2e"}) { secret } }',
+          }),
+        });
+        return res.json();
+      });
+      const secret = made?.data?.createToken?.secret;
+      assert(typeof secret === 'string' && secret.startsWith('baton_'), `an admin token: ${JSON.stringify(made)}`);
+      gql = makeApi(baton.url, secret);
+      if (boot.consoleErrors.length) throw new Error(`console errors:\n  ${boot.consoleErrors.join('\n  ')}`);
+    } finally {
+      await boot.close();
+    }
+
+    for (const s of chosen) {
+      const t = kit(gql, adminContext);
       const started = Date.now();
       try {
         await s.fn(t);
-        if (consoleErrors.length) throw new Error(`console errors:\n  ${consoleErrors.join('\n  ')}`);
+        if (t.consoleErrors.length) throw new Error(`console errors:\n  ${t.consoleErrors.join('\n  ')}`);
         passed++;
         console.log(`ok    ${s.name} (${Date.now() - started} ms)`);
       } catch (e) {
         failed++;
         console.log(`FAIL  ${s.name}\n      ${String(e?.stack ?? e).split('\n').join('\n      ')}`);
-        if (consoleErrors.length) console.log(`      console: ${consoleErrors.join(' | ')}`);
-        if (lastPage) {
+        if (t.consoleErrors.length) console.log(`      console: ${t.consoleErrors.join(' | ')}`);
+        if (t.lastPage) {
           const name = `FAILED-${s.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`;
-          await lastPage.screenshot({ path: path.join(shotsDir, name), fullPage: true }).catch(() => {});
+          await t.lastPage.screenshot({ path: path.join(shotsDir, name), fullPage: true }).catch(() => {});
         }
       } finally {
-        for (const c of contexts) await c.close().catch(() => {});
+        await t.close();
       }
     }
   } finally {

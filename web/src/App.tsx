@@ -1,6 +1,7 @@
+import { lazy, Suspense } from 'react';
 import { Layout } from './components/Layout';
 import { NotFound } from './components/Problem';
-import { AdminPage } from './pages/AdminPage';
+import { Loading } from './components/States';
 import { DeploymentsPage } from './pages/DeploymentsPage';
 import { QueuePage } from './pages/QueuePage';
 import { ReviewPage } from './pages/ReviewPage';
@@ -8,6 +9,9 @@ import { StartWorkflowPage } from './pages/StartWorkflowPage';
 import { WorkflowDetailPage } from './pages/WorkflowDetailPage';
 import { WorkflowsPage } from './pages/WorkflowsPage';
 import { Routes, type Route } from './router';
+
+// Only admins use it: loaded when first opened.
+const AdminPage = lazy(() => import('./pages/AdminPage').then((m) => ({ default: m.AdminPage })));
 
 // Order matters: `/workflows/new` before `/workflows/:id`.
 const routes: Route[] = [
@@ -25,7 +29,9 @@ const routes: Route[] = [
 export function App() {
   return (
     <Layout>
-      <Routes routes={routes} fallback={<NotFound what="Page" />} />
+      <Suspense fallback={<Loading />}>
+        <Routes routes={routes} fallback={<NotFound what="Page" />} />
+      </Suspense>
     </Layout>
   );
 }

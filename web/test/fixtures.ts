@@ -16,6 +16,7 @@ export const queueApproval = (id: string, minute: number, extra: Record<string, 
   approvalsCount: 0,
   requiredApprovals: 1,
   viewerCanDecide: { __typename: 'Eligibility', allowed: true, reason: null },
+  votes: [],
   ...extra,
 });
 

@@ -2,7 +2,7 @@
 // an experiment's optimal config, and sees their own edits as a diff
 // before approving (lib/edits.ts builds the merge patch that is sent).
 
-import { useId } from 'react';
+import { useEffect, useId, useRef } from 'react';
 import type { EditBase, EditValue } from '../lib/edits';
 import { humanizeKey } from '../lib/format';
 import { formatJson, isObject } from '../lib/json';
@@ -25,8 +25,13 @@ export function ArtifactEditor({
 }) {
   const headingId = useId();
   const diffId = useId();
+  const ref = useRef<HTMLElement>(null);
+  // Opened from the decision panel: start typing where the edit happens.
+  useEffect(() => {
+    ref.current?.querySelector<HTMLElement>('textarea, input')?.focus();
+  }, []);
   return (
-    <section className="card stack editor" aria-labelledby={headingId} data-testid="artifact-editor">
+    <section ref={ref} className="card stack editor" aria-labelledby={headingId} data-testid="artifact-editor">
       <div className="card-head">
         <h2 id={headingId}>{base.kind === 'draft' ? 'Edit the draft' : 'Edit the optimal config'}</h2>
         <p className="muted small">Approving saves your edit as a new version, authored by you.</p>

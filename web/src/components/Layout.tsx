@@ -37,7 +37,7 @@ function Identity({ onProblem }: { onProblem: (p: Problem | null) => void }) {
     <div className="identity" data-testid="identity">
       <span className="identity-name" title={viewer.tokenName ? `API token ${viewer.tokenName}` : undefined}>
         <span className="sr-only">Signed in as </span>
-        {viewer.name}
+        <span data-testid="identity-name">{viewer.name}</span>
       </span>{' '}
       <span className="badge badge-role" data-role={viewer.role}>
         {roleLabel(viewer.role)}

@@ -13,7 +13,20 @@
 import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange, type Exchange } from '@urql/core';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { hasProblem } from '../lib/errors';
-import type { Connection, ConnectionHooks } from './session';
+
+/** The app's client while signed in. */
+export interface Connection {
+  client: Client;
+  live: LiveStatus;
+  dispose(): void;
+}
+
+export interface ConnectionHooks {
+  /** A request was answered `UNAUTHENTICATED`. */
+  onUnauthenticated(): void;
+  /** The socket was closed with 4403 (missing, bad or revoked credential). */
+  onSocketRefused(): void;
+}
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting';
 

@@ -1,26 +1,28 @@
-//! Who is signed in, as an external store the React tree reads.
-//!
-//! Invariants:
-//! - No credential ever lives in JS: the session is the HttpOnly cookie
-//!   `baton_session` that `POST /auth/session` sets; a pasted API token is
-//!   sent once and dropped; a sign-in code is read from the address and
-//!   removed from it once the server has answered.
-//! - The app's urql client (and its graphql-ws socket, whose upgrade request
-//!   the cookie authenticates) exists only while signed in: it is created on
-//!   sign-in and disposed on sign-out or when the server stops accepting the
-//!   session, so a socket never runs on a stale credential.
-//! - A sign-in code is posted at most once per page load (codes are
-//!   single-use), which is why this lives outside React's effects.
-//!
-//! The HTTP side follows the server's contract: `POST /auth/session` with
-//! `{code}` or `{token}`, `POST /auth/signout`, and the `viewer` query,
-//! null when not signed in.
+// Who is signed in, as an external store the React tree reads.
+//
+// Invariants:
+// - No credential ever lives in JS: the session is the HttpOnly cookie
+//   `baton_session` that `POST /auth/session` sets; a pasted API token is
+//   sent once and dropped; a sign-in code is read from the address and
+//   removed from it once the server has answered.
+// - The app's urql client (and its graphql-ws socket, whose upgrade request
+//   the cookie authenticates) exists only while signed in: it is created on
+//   sign-in and disposed on sign-out or when the server stops accepting the
+//   session, so a socket never runs on a stale credential.
+// - A sign-in code is posted at most once per page load (codes are
+//   single-use), which is why this lives outside React's effects.
+//
+// The HTTP side follows the server's contract: `POST /auth/session` with
+// `{code}` or `{token}`, `POST /auth/signout`, and the `viewer` query,
+// null when not signed in.
 
 import { Client, fetchExchange } from '@urql/core';
 import { graphql } from '../gql';
 import type { ViewerFieldsFragment } from '../gql/graphql';
 import { hasProblem, networkProblem, problemOfAuthReply, problemsOf, type Problem } from '../lib/errors';
-import type { LiveStatus } from './client';
+import type { Connection, ConnectionHooks } from './client';
+
+export type { Connection, ConnectionHooks };
 
 export const ViewerFields = graphql(`
   fragment ViewerFields on Viewer {
@@ -48,19 +50,6 @@ export const ViewerQuery = graphql(`
 
 export type Viewer = ViewerFieldsFragment;
 
-/** The app's client while signed in. */
-export interface Connection {
-  client: Client;
-  live: LiveStatus;
-  dispose(): void;
-}
-
-export interface ConnectionHooks {
-  /** A request was answered `UNAUTHENTICATED`. */
-  onUnauthenticated(): void;
-  /** The socket was closed with 4403 (missing, bad or revoked credential). */
-  onSocketRefused(): void;
-}
 
 export type SignedOutReason = 'not-signed-in' | 'signed-out' | 'session-ended' | 'link-failed';
 

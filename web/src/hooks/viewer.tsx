@@ -1,7 +1,7 @@
-//! React access to who is signed in, and to signing out.
-//!
-//! Pages read the viewer from here to hide or disable what it may not do;
-//! the server checks every action again, so this is for people, not security.
+// React access to who is signed in, and to signing out.
+//
+// Pages read the viewer from here to hide or disable what it may not do;
+// the server checks every action again, so this is for people, not security.
 
 import { createContext, useContext } from 'react';
 import type { Viewer } from '../graphql/session';

@@ -1,7 +1,7 @@
-//! What a reviewer may edit before approving, and the edit's state: a
-//! draft's text, or the values of an experiment's `optimal_config` (each
-//! edited as the type it has: number, yes/no, text, or JSON for the rest).
-//! `edits` for `approve` comes from `buildEdits` (lib/mergePatch.ts).
+// What a reviewer may edit before approving, and the edit's state: a
+// draft's text, or the values of an experiment's `optimal_config` (each
+// edited as the type it has: number, yes/no, text, or JSON for the rest).
+// `edits` for `approve` comes from `buildEdits` (lib/mergePatch.ts).
 
 import { isObject, type JsonObject } from './json';
 import { buildEdits } from './mergePatch';

@@ -1,7 +1,7 @@
 import { CombinedError } from '@urql/core';
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { CODE_TABLE, hasProblem, problemsOf, splitFieldErrors } from './errors';
+import { CODE_TABLE, hasProblem, problemOfAuthReply, problemsOf, splitFieldErrors } from './errors';
 
 const gqlError = (message: string, extensions: Record<string, unknown>) =>
   new CombinedError({ graphQLErrors: [new GraphQLError(message, { extensions })] });
@@ -44,6 +44,13 @@ describe('problemsOf', () => {
     expect(hasProblem(null, 'conflict')).toBe(false);
   });
 
+  it('keeps who decided a conflicting decision, when, and the version now', () => {
+    const [p] = problemsOf(
+      gqlError('already approved', { code: 'CONFLICT', decidedBy: 'ana', decidedAt: '2026-11-25T10:00:00Z', currentVersion: 3 }),
+    );
+    expect(p).toMatchObject({ kind: 'conflict', decidedBy: 'ana', decidedAt: '2026-11-25T10:00:00Z', currentVersion: 3 });
+  });
+
   it('tells a conflict apart', () => {
     expect(hasProblem(gqlError('already approved', { code: 'CONFLICT' }), 'conflict')).toBe(true);
   });
@@ -65,5 +72,17 @@ describe('splitFieldErrors', () => {
     const { fields, rest } = splitFieldErrors(problems, (f) => (f === 'input.prompt' ? 'prompt' : undefined));
     expect(fields).toEqual({ prompt: 'Must be at least 1 character long, not 0' });
     expect(rest.map((p) => p.kind)).toEqual(['bad-input', 'internal']);
+  });
+});
+
+describe('problemOfAuthReply', () => {
+  it('reads the error body of /auth/session', () => {
+    const p = problemOfAuthReply(401, { error: { code: 'UNAUTHENTICATED', message: 'this sign-in link has expired' } });
+    expect(p).toMatchObject({ kind: 'unauthenticated', message: 'this sign-in link has expired' });
+  });
+
+  it('falls back on the status when the body is not the server’s', () => {
+    expect(problemOfAuthReply(401, null).kind).toBe('unauthenticated');
+    expect(problemOfAuthReply(502, '<html>').kind).toBe('internal');
   });
 });

@@ -1,10 +1,10 @@
-//! A reviewer's edits as a JSON merge patch (RFC 7396), which `approve`
-//! takes as `edits`.
-//!
-//! Invariants: the patch holds only the artifact kind's editable fields
-//! (the contract: `text` for drafts, `optimal_config` for experiment
-//! results), and within them only what changed; applying it to the content
-//! it was made from gives the edited content.
+// A reviewer's edits as a JSON merge patch (RFC 7396), which `approve`
+// takes as `edits`.
+//
+// Invariants: the patch holds only the artifact kind's editable fields
+// (the contract: `text` for drafts, `optimal_config` for experiment
+// results), and within them only what changed; applying it to the content
+// it was made from gives the edited content.
 
 import { isObject, type JsonObject } from './json';
 

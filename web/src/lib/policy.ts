@@ -1,9 +1,9 @@
-//! Roles, approval policies and what the viewer may do, in words.
-//!
-//! The server decides every action (the contract's "Roles" and "Decision
-//! semantics"); these helpers only choose what to show, and say why a
-//! control is missing, so nobody meets a `FORBIDDEN` they could have read
-//! beforehand.
+// Roles, approval policies and what the viewer may do, in words.
+//
+// The server decides every action (the contract's "Roles" and "Decision
+// semantics"); these helpers only choose what to show, and say why a
+// control is missing, so nobody meets a `FORBIDDEN` they could have read
+// beforehand.
 
 import type { ExpiryAction, Role } from '../gql/graphql';
 import { typeLabel } from './format';
@@ -117,19 +117,31 @@ export interface ViewerLike {
   isAdmin: boolean;
 }
 
+export interface VoteLike {
+  reviewer: { name: string };
+  decision: 'APPROVE' | 'REJECT';
+  artifactVersion: number;
+}
+
 /**
  * Why the viewer may not decide an approval, or null when it may: its role
- * first, then the approval's own answer (policy, self-review, a vote already
- * given on this version).
+ * first, then the approval's own answer (policy, self-review), then a vote
+ * the viewer already gave on the version shown (the server answers a second
+ * one `CONFLICT`; its `viewerCanDecide` does not count votes).
  */
 export function decisionBlock(
   viewer: ViewerLike,
   eligibility: { allowed: boolean; reason?: string | null | undefined },
+  current?: { votes: readonly VoteLike[]; version: number },
 ): string | null {
   if (!viewer.canReview) {
     return `Your role (${roleLabel(viewer.role)}) cannot approve or reject: reviewers and admins decide.`;
   }
   if (!eligibility.allowed) return eligibility.reason || 'The approval policy does not let you decide this one.';
+  const mine = current?.votes.find((v) => v.reviewer.name === viewer.name && v.artifactVersion === current.version);
+  if (mine) {
+    return `You already ${mine.decision === 'APPROVE' ? 'approved' : 'rejected'} version ${current?.version}: it needs someone else now.`;
+  }
   return null;
 }
 

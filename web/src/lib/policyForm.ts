@@ -1,6 +1,6 @@
-//! The admin's approval-policy form: a policy as form values, and form
-//! values as `setApprovalPolicy`'s input (with the checks the server would
-//! make anyway, so mistakes show next to their field before a round trip).
+// The admin's approval-policy form: a policy as form values, and form
+// values as `setApprovalPolicy`'s input (with the checks the server would
+// make anyway, so mistakes show next to their field before a round trip).
 
 import type { ApprovalPolicyInput, ExpiryAction, Role } from '../gql/graphql';
 import type { PolicyLike } from './policy';

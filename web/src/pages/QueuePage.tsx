@@ -40,6 +40,14 @@ export const QueueApprovalFields = graphql(`
       allowed
       reason
     }
+    votes {
+      id
+      reviewer {
+        name
+      }
+      decision
+      artifactVersion
+    }
     workflow {
       id
       type
@@ -199,7 +207,8 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
   const batchBusy = approveState.fetching || rejectState.fetching;
   const viewer = useViewer();
   /** Why the viewer may not decide a row, or null when it may. */
-  const blockOf = (a: QueueApprovalFragment) => decisionBlock(viewer, a.viewerCanDecide);
+  const blockOf = (a: QueueApprovalFragment) =>
+    decisionBlock(viewer, a.viewerCanDecide, { votes: a.votes, version: a.artifactVersion });
 
   useEffect(() => {
     if (!data) return;
@@ -225,7 +234,7 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
   const count = items.length;
   const current = Math.min(selected, Math.max(0, count - 1));
   // Only rows the viewer may decide can be selected.
-  const selectable = viewer.canReview ? items.filter((i) => i.viewerCanDecide.allowed) : [];
+  const selectable = items.filter((i) => blockOf(i) === null);
   const checked = pruneSelection(checkedRaw, selectable);
   const allState = selectAllState(checked, selectable);
 

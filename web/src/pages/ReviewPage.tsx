@@ -238,7 +238,9 @@ function Review({ approval, reload }: { approval: Approval; reload: () => void }
   );
 
   // Edit-then-approve: only for whoever may decide, on what has editable fields.
-  const block = pending ? decisionBlock(viewer, approval.viewerCanDecide) : null;
+  const block = pending
+    ? decisionBlock(viewer, approval.viewerCanDecide, { votes: approval.votes, version: approval.artifactVersion })
+    : null;
   const base = useMemo(
     () => editBase(approval.artifactType, approval.artifact?.content ?? approval.artifactData, approval.experiment?.optimalConfig),
     [approval.artifactType, approval.artifact?.content, approval.artifactData, approval.experiment?.optimalConfig],
