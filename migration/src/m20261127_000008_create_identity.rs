@@ -133,8 +133,10 @@ impl MigrationTrait for Migration {
             "CREATE INDEX IF NOT EXISTS ix_api_tokens_user ON api_tokens (user_id)",
         )
         .await?;
-        conn.execute_unprepared("CREATE INDEX IF NOT EXISTS ix_sessions_user ON sessions (user_id)")
-            .await?;
+        conn.execute_unprepared(
+            "CREATE INDEX IF NOT EXISTS ix_sessions_user ON sessions (user_id)",
+        )
+        .await?;
         Ok(())
     }
 

@@ -86,7 +86,10 @@ impl MigrationTrait for Migration {
                 .not_null()
                 .default(0)
                 .to_owned(),
-            ColumnDef::new(Approvals::Policy).json_binary().null().to_owned(),
+            ColumnDef::new(Approvals::Policy)
+                .json_binary()
+                .null()
+                .to_owned(),
             ColumnDef::new(Approvals::StartedBy)
                 .string_len(128)
                 .not_null()
@@ -127,14 +130,24 @@ impl MigrationTrait for Migration {
             Approvals::ArtifactVersion,
         ] {
             manager
-                .alter_table(Table::alter().table(Approvals::Table).drop_column(c).to_owned())
+                .alter_table(
+                    Table::alter()
+                        .table(Approvals::Table)
+                        .drop_column(c)
+                        .to_owned(),
+                )
                 .await?;
         }
         manager
             .drop_table(Table::drop().table(Votes::Table).if_exists().to_owned())
             .await?;
         manager
-            .drop_table(Table::drop().table(ApprovalPolicies::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(ApprovalPolicies::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await
     }
 }

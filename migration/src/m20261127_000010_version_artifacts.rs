@@ -17,8 +17,14 @@ enum Artifacts {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let adds = [
-            ColumnDef::new(Artifacts::Author).string_len(128).null().to_owned(),
-            ColumnDef::new(Artifacts::Sha256).string_len(64).null().to_owned(),
+            ColumnDef::new(Artifacts::Author)
+                .string_len(128)
+                .null()
+                .to_owned(),
+            ColumnDef::new(Artifacts::Sha256)
+                .string_len(64)
+                .null()
+                .to_owned(),
         ];
         for mut col in adds {
             manager
@@ -36,7 +42,12 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for c in [Artifacts::Sha256, Artifacts::Author] {
             manager
-                .alter_table(Table::alter().table(Artifacts::Table).drop_column(c).to_owned())
+                .alter_table(
+                    Table::alter()
+                        .table(Artifacts::Table)
+                        .drop_column(c)
+                        .to_owned(),
+                )
                 .await?;
         }
         Ok(())

@@ -73,8 +73,10 @@ impl MigrationTrait for Migration {
                 .await?;
             }
             _ => {
-                conn.execute_unprepared("DROP TRIGGER IF EXISTS events_no_update").await?;
-                conn.execute_unprepared("DROP TRIGGER IF EXISTS events_no_delete").await?;
+                conn.execute_unprepared("DROP TRIGGER IF EXISTS events_no_update")
+                    .await?;
+                conn.execute_unprepared("DROP TRIGGER IF EXISTS events_no_delete")
+                    .await?;
             }
         }
         manager

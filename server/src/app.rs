@@ -135,7 +135,10 @@ pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<Option<String>>
         .await
         .map_err(plain)?;
     tracing::info!("no users yet: created the admin user 'admin'");
-    Ok(Some(sessions::sign_in_url(&state.config.public_url(), &code)))
+    Ok(Some(sessions::sign_in_url(
+        &state.config.public_url(),
+        &code,
+    )))
 }
 
 fn plain(e: crate::error::AppError) -> anyhow::Error {
@@ -207,9 +210,9 @@ impl Application {
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-            .context("serving HTTP")?;
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
+        .context("serving HTTP")?;
         for task in background {
             let _ = task.await;
         }

@@ -65,7 +65,11 @@ pub struct UserAddArgs {
     #[command(flatten)]
     pub db: DbArgs,
     /// The address people open, for the link.
-    #[arg(long, env = "BATON_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "BATON_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub public_url: String,
 }
 
@@ -84,7 +88,11 @@ pub struct UserNameArgs {
     #[command(flatten)]
     pub db: DbArgs,
     /// The address people open, for the link.
-    #[arg(long, env = "BATON_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "BATON_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub public_url: String,
 }
 
@@ -173,12 +181,19 @@ impl AuthArgs {
             None => None,
             Some(header) => {
                 let mut trusted = Vec::new();
-                for t in self.trusted_proxies.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+                for t in self
+                    .trusted_proxies
+                    .iter()
+                    .map(|t| t.trim())
+                    .filter(|t| !t.is_empty())
+                {
                     let net = t
                         .parse::<ipnet::IpNet>()
                         .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
                         .map_err(|_| {
-                            anyhow::anyhow!("BATON_TRUSTED_PROXIES: '{t}' is not an address or CIDR range")
+                            anyhow::anyhow!(
+                                "BATON_TRUSTED_PROXIES: '{t}' is not an address or CIDR range"
+                            )
                         })?;
                     trusted.push(net);
                 }

@@ -39,9 +39,8 @@ fn plain(e: AppError) -> anyhow::Error {
 }
 
 fn role(s: &str) -> anyhow::Result<entity::role::Role> {
-    parse_role(s).with_context(|| {
-        format!("'{s}' is not a role: use viewer, submitter, reviewer or admin")
-    })
+    parse_role(s)
+        .with_context(|| format!("'{s}' is not a role: use viewer, submitter, reviewer or admin"))
 }
 
 /// Parses `30d`, `12h`, `90m`, `3600s` (or plain seconds).
@@ -90,12 +89,18 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 role_word(user.role),
                 expires.to_rfc3339()
             );
-            println!("sign in: {}", sessions::sign_in_url(&args.public_url, &code));
+            println!(
+                "sign in: {}",
+                sessions::sign_in_url(&args.public_url, &code)
+            );
         }
         UserCommand::List(args) => {
             let db = open(&args.db).await?;
             let users = identity::list_users(&db, args.all).await.map_err(plain)?;
-            println!("{:<36}  {:<24} {:<10} {:<8} email", "id", "name", "role", "status");
+            println!(
+                "{:<36}  {:<24} {:<10} {:<8} email",
+                "id", "name", "role", "status"
+            );
             for u in users {
                 println!(
                     "{:<36}  {:<24} {:<10} {:<8} {}",
@@ -109,20 +114,30 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Disable(args) => {
             let db = open(&args.db).await?;
-            let u = identity::user_by_name(&db, &args.name).await.map_err(plain)?;
+            let u = identity::user_by_name(&db, &args.name)
+                .await
+                .map_err(plain)?;
             identity::disable_user(&db, &stamp(), u.id)
                 .await
                 .map_err(plain)?;
-            println!("disabled {}: their tokens and sessions no longer work", u.name);
+            println!(
+                "disabled {}: their tokens and sessions no longer work",
+                u.name
+            );
         }
         UserCommand::Link(args) => {
             let db = open(&args.db).await?;
-            let u = identity::user_by_name(&db, &args.name).await.map_err(plain)?;
+            let u = identity::user_by_name(&db, &args.name)
+                .await
+                .map_err(plain)?;
             let (code, expires) = sessions::issue_code(&db, &stamp(), u.id)
                 .await
                 .map_err(plain)?;
             println!("the link works once, until {}", expires.to_rfc3339());
-            println!("sign in: {}", sessions::sign_in_url(&args.public_url, &code));
+            println!(
+                "sign in: {}",
+                sessions::sign_in_url(&args.public_url, &code)
+            );
         }
     }
     Ok(())
@@ -191,7 +206,8 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
                     role_word(t.role),
                     owner,
                     status,
-                    t.last_used_at.map_or_else(|| "never".into(), |d| d.to_rfc3339())
+                    t.last_used_at
+                        .map_or_else(|| "never".into(), |d| d.to_rfc3339())
                 );
             }
         }

@@ -16,7 +16,7 @@
 //!    with the workers stopped, then the workers start; drain rate.
 //! 2. N `generate_draft` submitted one by one (`workflows::submit` + publish)
 //!    while the workers run; throughput and created→completed latency.
-//! 3. the N approvals approved with feedback, one by one (`approvals::decide`
+//! 3. the N approvals approved with feedback, one by one (`approvals::vote`
 //!    + publish); decide rate, decided→next started and decided→completed.
 //!
 //! Then correctness checks; the process exits non-zero when one fails.
@@ -28,7 +28,7 @@ use anyhow::{Context, anyhow, bail};
 use baton::app::{Overrides, build_state, spawn_background};
 use baton::config::{Config, EngineConfig};
 use baton::domain::Principal;
-use baton::domain::approvals::{self, Decision};
+use baton::domain::approvals::{self, Ballot, Decision};
 use baton::domain::workflows::{self, NewWorkflow, Submission};
 use baton::engine::{Outcome, Registry, RunContext, Workflow, WorkflowError};
 use baton::state::AppState;
@@ -507,8 +507,10 @@ async fn phases(
 ) -> anyhow::Result<Report> {
     let n = args.workflows;
     let tag = backend.name();
+    // A trusted admin (as `Principal::cli`), recorded as "bench".
     let who = Principal {
         id: "bench".to_string(),
+        ..Principal::cli()
     };
     let max_attempts = state.config.engine.max_attempts;
     let db = &state.db;
@@ -571,6 +573,7 @@ async fn phases(
             db,
             &state.registry,
             &state.stamp(&who),
+            &who,
             max_attempts,
             Submission {
                 workflow_type: GENERATE_DRAFT.to_string(),
@@ -622,9 +625,9 @@ async fn phases(
     );
 
     // ---- Phase 3: approve → next workflow start ------------------------
-    let pending: Vec<Uuid> = approval::Entity::find()
+    let pending: Vec<(Uuid, i32)> = approval::Entity::find()
         .select_only()
-        .column(approval::Column::Id)
+        .columns([approval::Column::Id, approval::Column::ArtifactVersion])
         .filter(approval::Column::Status.eq(ApprovalStatus::Pending))
         .order_by_asc(approval::Column::CreatedAt)
         .order_by_asc(approval::Column::Id)
@@ -637,13 +640,19 @@ async fn phases(
         pending.len()
     );
     let t = Instant::now();
-    for id in &pending {
-        let decided = approvals::decide(
+    for (id, version) in &pending {
+        let decided = approvals::vote(
             db,
+            &state.registry,
             &state.stamp(&who),
+            &who,
             *id,
-            Decision::Approve,
-            Some("tighter".into()),
+            Ballot {
+                decision: Decision::Approve,
+                version: *version,
+                feedback: Some("tighter".into()),
+                edits: None,
+            },
             max_attempts,
         )
         .await

@@ -91,7 +91,8 @@ async fn main() {
     let submitted = workflows::submit(
         &state.db,
         &state.registry,
-        &state.stamp(&Principal::anonymous()),
+        &state.stamp(&Principal::cli()),
+        &Principal::cli(),
         3,
         Submission {
             workflow_type: "run_experiment".into(),

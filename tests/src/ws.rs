@@ -19,7 +19,12 @@ pub struct Subscription {
 impl Subscription {
     /// Connects, initialises with `token` (as `authorization: Bearer …`)
     /// and subscribes (operation id "1").
-    pub async fn open(url: &str, token: Option<&str>, query: &str, variables: Value) -> Subscription {
+    pub async fn open(
+        url: &str,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Subscription {
         let mut socket = match Self::init(url, token, None).await {
             Ok(s) => s,
             Err(close) => panic!("connection_init refused: {close:?}"),

@@ -12,17 +12,25 @@ both_backends! {
         let app = TestApp::spawn(backend).await;
         let run = app.run_workflow("generate_draft", json!({ "prompt": "p", "candidates": 1 }), true).await;
         let approval_id = run["approval"]["id"].as_str().unwrap().to_string();
+        let version = app.approval_version(&approval_id).await;
+        // Twenty different reviewers, so that nothing but the decision
+        // itself can turn the losers away.
+        let mut tokens = Vec::new();
+        for i in 0..20 {
+            tokens.push(app.user_with_token(&format!("reviewer{i}"), "REVIEWER").await.1);
+        }
 
-        let calls = (0..20).map(|i| {
+        let calls = tokens.into_iter().enumerate().map(|(i, token)| {
             let http = app.http.clone();
             let url = app.url("/graphql");
             let id = approval_id.clone();
             tokio::spawn(async move {
-                baton_e2e::app::post_graphql(
+                baton_e2e::app::post_graphql_as(
                     &http,
                     &url,
-                    "mutation($id: ID!, $f: String) { approve(id: $id, feedback: $f) { nextWorkflow { id } } }",
-                    json!({ "id": id, "f": format!("reviewer {i}") }),
+                    Some(&token),
+                    "mutation($id: ID!, $v: Int!, $f: String) { approve(id: $id, version: $v, feedback: $f) { nextWorkflow { id } } }",
+                    json!({ "id": id, "v": version, "f": format!("reviewer {i}") }),
                 )
                 .await
             })
@@ -65,10 +73,12 @@ both_backends! {
         let calls = (0..10).map(|_| {
             let http = app.http.clone();
             let url = app.url("/graphql");
+            let token = app.admin_token.clone();
             tokio::spawn(async move {
-                baton_e2e::app::post_graphql(
+                baton_e2e::app::post_graphql_as(
                     &http,
                     &url,
+                    Some(&token),
                     "mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { created workflow { id } } }",
                     json!({ "input": { "type": "generate_draft", "input": { "prompt": "same" }, "idempotencyKey": "k-1" } }),
                 )

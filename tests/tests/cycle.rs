@@ -75,7 +75,7 @@ both_backends! {
         assert_eq!(next["input"]["feedback"], "Give Mara a reason to hesitate.");
         assert_eq!(next["input"]["approval_id"], approval_id.as_str());
         assert_eq!(decided["data"]["approve"]["approval"]["status"], "APPROVED");
-        assert_eq!(decided["data"]["approve"]["approval"]["decidedBy"], "anonymous");
+        assert_eq!(decided["data"]["approve"]["approval"]["decidedBy"], "admin");
         let next_id = next["id"].as_str().unwrap().to_string();
 
         let decided_event = approvals.next(T).await.expect("decision pushed");
@@ -163,10 +163,11 @@ both_backends! {
         let app = TestApp::spawn(backend).await;
         let run = app.run_workflow("generate_draft", json!({ "prompt": "A chase across rooftops." }), true).await;
         let approval_id = run["approval"]["id"].as_str().unwrap();
+        let version = app.approval_version(approval_id).await;
         let body = app
             .gql(
-                "mutation($id: ID!, $f: String) { reject(id: $id, feedback: $f) { approval { status feedback } nextWorkflow { id type input } } }",
-                json!({ "id": approval_id, "f": "Too slow; cut the first paragraph." }),
+                "mutation($id: ID!, $v: Int!, $f: String) { reject(id: $id, version: $v, feedback: $f) { approval { status feedback } nextWorkflow { id type input } } }",
+                json!({ "id": approval_id, "v": version, "f": "Too slow; cut the first paragraph." }),
             )
             .await;
         assert!(body.get("errors").is_none(), "{body:#}");
@@ -185,12 +186,14 @@ both_backends! {
         let app = TestApp::spawn(backend).await;
         let run = app.run_workflow("generate_draft", json!({ "prompt": "A quiet breakfast." }), true).await;
         let approval_id = run["approval"]["id"].as_str().unwrap();
+        let version = app.approval_version(approval_id).await;
         let body = app
             .gql(
-                "mutation($id: ID!) { reject(id: $id) { approval { status } nextWorkflow { id } } }",
-                json!({ "id": approval_id }),
+                "mutation($id: ID!, $v: Int!) { reject(id: $id, version: $v) { approval { status } nextWorkflow { id } } }",
+                json!({ "id": approval_id, "v": version }),
             )
             .await;
+        assert!(body.get("errors").is_none(), "{body:#}");
         assert_eq!(body["data"]["reject"]["approval"]["status"], "REJECTED");
         assert!(body["data"]["reject"]["nextWorkflow"].is_null());
         app.stop().await;

@@ -83,7 +83,9 @@ both_backends! {
         assert_eq!(gql_error_code(&second), "CONFLICT");
         let msg = second["errors"][0]["message"].as_str().unwrap();
         assert!(msg.contains("already approved"), "{msg}");
-        let reject = app.gql("mutation($id: ID!) { reject(id: $id, feedback: \"x\") { approval { id } } }", json!({ "id": id })).await;
+        assert_eq!(second["errors"][0]["extensions"]["decidedBy"], "admin", "{second:#}");
+        let version = app.approval_version(id).await;
+        let reject = app.gql("mutation($id: ID!, $v: Int!) { reject(id: $id, version: $v, feedback: \"x\") { approval { id } } }", json!({ "id": id, "v": version })).await;
         assert_eq!(gql_error_code(&reject), "CONFLICT");
         let data = app.gql_ok("{ workflows(filter: { type: \"apply_feedback\" }) { edges { node { id } } } }", json!({})).await;
         assert_eq!(data["workflows"]["edges"].as_array().map(Vec::len), Some(1));
@@ -172,6 +174,7 @@ async fn mutations_over_get_are_refused_and_queries_run() {
     let res = app
         .http
         .get(app.url("/graphql"))
+        .bearer_auth(&app.admin_token)
         .query(&[("query", "mutation { cancelWorkflow(id: \"x\") { id } }")])
         .send()
         .await
@@ -180,6 +183,7 @@ async fn mutations_over_get_are_refused_and_queries_run() {
     let res = app
         .http
         .get(app.url("/graphql"))
+        .bearer_auth(&app.admin_token)
         .query(&[(
             "query",
             "{ workflowTypes { name requiresApproval inputSchema } }",

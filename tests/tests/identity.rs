@@ -58,7 +58,10 @@ async fn gql_with_cookie(app: &TestApp, cookie: &str, query: &str) -> Value {
 }
 
 fn code_of(link: &str) -> String {
-    link.split("#code=").nth(1).expect("a #code= fragment").to_string()
+    link.split("#code=")
+        .nth(1)
+        .expect("a #code= fragment")
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,14 +72,19 @@ async fn the_first_start_link_signs_the_admin_in_once_with_an_http_only_cookie()
         Overrides::default(),
     )
     .await;
-    let link = app.first_sign_in.clone().expect("an empty database gets a first admin");
+    let link = app
+        .first_sign_in
+        .clone()
+        .expect("an empty database gets a first admin");
     assert!(
         link.starts_with(&format!("http://{}/signin#code=", app.address)),
         "the link names the bound address: {link}"
     );
 
     // Nothing works before signing in.
-    let anon = app.gql_as(None, "{ workflowTypes { name } }", json!({})).await;
+    let anon = app
+        .gql_as(None, "{ workflowTypes { name } }", json!({}))
+        .await;
     assert_eq!(gql_error_code(&anon), "UNAUTHENTICATED");
     assert!(app.gql_as(None, VIEWER, json!({})).await["data"]["viewer"].is_null());
 
@@ -118,13 +126,21 @@ async fn the_first_start_link_signs_the_admin_in_once_with_an_http_only_cookie()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_start_prints_no_link_and_bad_sign_in_bodies_are_explained() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    assert!(app.first_sign_in.is_none(), "test config asks for no first admin");
+    assert!(
+        app.first_sign_in.is_none(),
+        "test config asks for no first admin"
+    );
     let (status, _, body) = sign_in(&app, json!({ "code": "x", "token": "y" })).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "BAD_USER_INPUT");
     let (status, _, body) = sign_in(&app, json!({ "code": "made-up" })).await;
     assert_eq!(status, 401);
-    assert!(body["error"]["message"].as_str().unwrap().contains("not valid"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid")
+    );
     app.stop().await;
 }
 
@@ -149,7 +165,9 @@ both_backends! {
 }
 
 async fn token_id(app: &TestApp, name: &str) -> String {
-    let data = app.gql_ok("{ apiTokens { id name active } }", json!({})).await;
+    let data = app
+        .gql_ok("{ apiTokens { id name active } }", json!({}))
+        .await;
     data["apiTokens"]
         .as_array()
         .unwrap()
@@ -234,7 +252,10 @@ async fn tokens_expire_and_never_carry_more_than_their_users_role() {
     let app = TestApp::spawn_with(
         Backend::Sqlite,
         |_| {},
-        Overrides { clock: Some(clock.clone()), ..Default::default() },
+        Overrides {
+            clock: Some(clock.clone()),
+            ..Default::default()
+        },
     )
     .await;
     let (id, _) = app.user_with_token("cy", "SUBMITTER").await;
@@ -261,7 +282,10 @@ async fn tokens_expire_and_never_carry_more_than_their_users_role() {
         )
         .await;
     let secret = data["createToken"]["secret"].as_str().unwrap().to_string();
-    assert!(secret.starts_with("baton_") && secret.len() >= 49, "256 bits: {secret}");
+    assert!(
+        secret.starts_with("baton_") && secret.len() >= 49,
+        "256 bits: {secret}"
+    );
     let me = app.gql_as(Some(&secret), VIEWER, json!({})).await;
     assert_eq!(me["data"]["viewer"]["name"], "service:ci");
     assert_eq!(me["data"]["viewer"]["user"], Value::Null);
@@ -289,7 +313,9 @@ async fn a_websocket_needs_a_credential_and_the_browser_cookie_is_one() {
     let (_, set_cookie, _) = sign_in(&app, json!({ "code": code_of(&link) })).await;
     let cookie = cookie_pair(&set_cookie.unwrap());
     assert!(
-        Subscription::init(&app.ws_url(), None, Some(&cookie)).await.is_ok(),
+        Subscription::init(&app.ws_url(), None, Some(&cookie))
+            .await
+            .is_ok(),
         "the upgrade's session cookie authenticates the socket"
     );
     app.stop().await;
@@ -303,7 +329,13 @@ async fn anonymous_reads_are_off_unless_switched_on_and_never_allow_writes() {
         Overrides::default(),
     )
     .await;
-    let read = app.gql_as(None, "{ workflowTypes { name } viewer { name role method } }", json!({})).await;
+    let read = app
+        .gql_as(
+            None,
+            "{ workflowTypes { name } viewer { name role method } }",
+            json!({}),
+        )
+        .await;
     assert!(read.get("errors").is_none(), "{read}");
     assert_eq!(read["data"]["viewer"]["name"], "anonymous");
     assert_eq!(read["data"]["viewer"]["method"], "ANONYMOUS");
@@ -315,7 +347,10 @@ async fn anonymous_reads_are_off_unless_switched_on_and_never_allow_writes() {
         )
         .await;
     assert_eq!(gql_error_code(&write), "FORBIDDEN");
-    assert!(Subscription::init(&app.ws_url(), None, None).await.is_ok(), "anonymous readers may subscribe");
+    assert!(
+        Subscription::init(&app.ws_url(), None, None).await.is_ok(),
+        "anonymous readers may subscribe"
+    );
     app.stop().await;
 }
 
@@ -354,12 +389,22 @@ async fn a_trusted_proxys_email_header_signs_people_in_and_others_are_ignored() 
         }
     };
     let first = ask("Dana@Example.com").await;
-    assert_eq!(first["data"]["viewer"]["name"], "dana@example.com", "{first}");
-    assert_eq!(first["data"]["viewer"]["role"], "VIEWER", "unknown emails get the default role");
+    assert_eq!(
+        first["data"]["viewer"]["name"], "dana@example.com",
+        "{first}"
+    );
+    assert_eq!(
+        first["data"]["viewer"]["role"], "VIEWER",
+        "unknown emails get the default role"
+    );
     assert_eq!(first["data"]["viewer"]["method"], "PROXY");
     let users = app.gql_ok("{ users { name email role } }", json!({})).await;
     assert!(
-        users["users"].as_array().unwrap().iter().any(|u| u["email"] == "dana@example.com"),
+        users["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["email"] == "dana@example.com"),
         "a user was created for the email: {users}"
     );
     // A known email is that user, with their role.
@@ -368,11 +413,19 @@ async fn a_trusted_proxys_email_header_signs_people_in_and_others_are_ignored() 
         json!({}),
     )
     .await;
-    assert_eq!(ask("eve@example.com").await["data"]["viewer"]["name"], "eve");
+    assert_eq!(
+        ask("eve@example.com").await["data"]["viewer"]["name"],
+        "eve"
+    );
     app.stop().await;
 
     // Unknown emails refused when no default role is set.
-    let strict = TestApp::spawn_with(Backend::Sqlite, trusted(None, "127.0.0.1/32"), Overrides::default()).await;
+    let strict = TestApp::spawn_with(
+        Backend::Sqlite,
+        trusted(None, "127.0.0.1/32"),
+        Overrides::default(),
+    )
+    .await;
     let body: Value = strict
         .http
         .post(strict.url("/graphql"))
@@ -427,8 +480,14 @@ async fn revoking_in_one_process_closes_subscriptions_in_another() {
         json!({}),
     )
     .await;
-    let secret = created["data"]["createToken"]["secret"].as_str().unwrap().to_string();
-    let id = created["data"]["createToken"]["token"]["id"].as_str().unwrap().to_string();
+    let secret = created["data"]["createToken"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id = created["data"]["createToken"]["token"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut sub = Subscription::open(
         &format!("ws://{}/graphql", a.address),
         Some(&secret),
@@ -447,7 +506,11 @@ async fn revoking_in_one_process_closes_subscriptions_in_another() {
     .await;
     assert_eq!(revoked["data"]["revokeToken"]["active"], false, "{revoked}");
     let closed = sub.closed(Duration::from_secs(10)).await;
-    assert_eq!(closed.map(|c| c.0), Some(4403), "process A closed the socket after B revoked");
+    assert_eq!(
+        closed.map(|c| c.0),
+        Some(4403),
+        "process A closed the socket after B revoked"
+    );
     let on_a = post_graphql_as(&http, &a.url("/graphql"), Some(&secret), VIEWER, json!({})).await;
     assert_eq!(gql_error_code(&on_a), "UNAUTHENTICATED");
     a.terminate().await;
@@ -475,20 +538,52 @@ fn baton(db_url: &str, args: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_line_adds_users_and_manages_tokens() {
     let db = TestDb::create(Backend::Sqlite).await;
-    let added = baton(&db.url, &["user", "add", "ana", "--email", "ana@example.com", "--role", "reviewer"]);
+    let added = baton(
+        &db.url,
+        &[
+            "user",
+            "add",
+            "ana",
+            "--email",
+            "ana@example.com",
+            "--role",
+            "reviewer",
+        ],
+    );
     let link = added
         .lines()
         .find_map(|l| l.strip_prefix("sign in: "))
         .unwrap_or_else(|| panic!("a `sign in:` line: {added}"))
         .to_string();
-    let secret = baton(&db.url, &["token", "create", "--name", "ci", "--role", "submitter", "--expires-in", "30d"]);
+    let secret = baton(
+        &db.url,
+        &[
+            "token",
+            "create",
+            "--name",
+            "ci",
+            "--role",
+            "submitter",
+            "--expires-in",
+            "30d",
+        ],
+    );
     let secret = secret.trim().to_string();
-    assert!(secret.starts_with("baton_"), "only the secret on stdout: {secret}");
+    assert!(
+        secret.starts_with("baton_"),
+        "only the secret on stdout: {secret}"
+    );
     let listed = baton(&db.url, &["token", "list"]);
-    assert!(listed.contains("ci") && listed.contains("service:ci"), "{listed}");
+    assert!(
+        listed.contains("ci") && listed.contains("service:ci"),
+        "{listed}"
+    );
     assert!(!listed.contains(&secret), "the list never shows a secret");
     let users = baton(&db.url, &["user", "list"]);
-    assert!(users.contains("ana") && users.contains("reviewer"), "{users}");
+    assert!(
+        users.contains("ana") && users.contains("reviewer"),
+        "{users}"
+    );
 
     let app = TestApp::spawn_on(db, |_| {}, Overrides::default()).await;
     let me = app.gql_as(Some(&secret), VIEWER, json!({})).await;
@@ -499,10 +594,24 @@ async fn the_command_line_adds_users_and_manages_tokens() {
 
     let id = token_id(&app, "ci").await;
     baton(&app.db.url, &["token", "revoke", &id]);
-    assert_eq!(gql_error_code(&app.gql_as(Some(&secret), VIEWER, json!({})).await), "UNAUTHENTICATED");
+    assert_eq!(
+        gql_error_code(&app.gql_as(Some(&secret), VIEWER, json!({})).await),
+        "UNAUTHENTICATED"
+    );
     baton(&app.db.url, &["user", "disable", "ana"]);
-    let users = app.gql_ok("{ users(includeDisabled: true) { name disabled } }", json!({})).await;
-    let ana = users["users"].as_array().unwrap().iter().find(|u| u["name"] == "ana").cloned().unwrap();
+    let users = app
+        .gql_ok(
+            "{ users(includeDisabled: true) { name disabled } }",
+            json!({}),
+        )
+        .await;
+    let ana = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "ana")
+        .cloned()
+        .unwrap();
     assert_eq!(ana["disabled"], true);
     app.stop().await;
 }
@@ -533,7 +642,12 @@ async fn secrets_never_reach_the_log_and_the_database_keeps_only_hashes() {
         .unwrap()
         .unwrap()
         .unwrap();
-    let base = first.rsplit("baton listening on ").next().unwrap().trim().to_string();
+    let base = first
+        .rsplit("baton listening on ")
+        .next()
+        .unwrap()
+        .trim()
+        .to_string();
     let http = reqwest::Client::new();
     let gql = format!("{base}/graphql");
 
@@ -545,8 +659,14 @@ async fn secrets_never_reach_the_log_and_the_database_keeps_only_hashes() {
         json!({}),
     )
     .await;
-    let link = created["data"]["createUser"]["signInLink"]["url"].as_str().unwrap().to_string();
-    let uid = created["data"]["createUser"]["user"]["id"].as_str().unwrap().to_string();
+    let link = created["data"]["createUser"]["signInLink"]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let uid = created["data"]["createUser"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let token = post_graphql_as(
         &http,
         &gql,
@@ -564,11 +684,25 @@ async fn secrets_never_reach_the_log_and_the_database_keeps_only_hashes() {
         .send()
         .await
         .unwrap();
-    let cookie = cookie_pair(signed_in.headers().get("set-cookie").unwrap().to_str().unwrap());
+    let cookie = cookie_pair(
+        signed_in
+            .headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+    );
     let cookie_value = cookie.split_once('=').unwrap().1.to_string();
     // Use each credential, including a refused one and a WebSocket.
     post_graphql_as(&http, &gql, Some(&token), VIEWER, json!({})).await;
-    post_graphql_as(&http, &gql, Some("baton_wrong-but-secretish"), VIEWER, json!({})).await;
+    post_graphql_as(
+        &http,
+        &gql,
+        Some("baton_wrong-but-secretish"),
+        VIEWER,
+        json!({}),
+    )
+    .await;
     http.post(&gql)
         .header("cookie", &cookie)
         .json(&json!({ "query": VIEWER }))
@@ -576,7 +710,13 @@ async fn secrets_never_reach_the_log_and_the_database_keeps_only_hashes() {
         .await
         .unwrap();
     let ws = format!("{}/graphql", base.replace("http://", "ws://"));
-    let _sub = Subscription::open(&ws, Some(&token), "subscription { approvalEvents { kind } }", json!({})).await;
+    let _sub = Subscription::open(
+        &ws,
+        Some(&token),
+        "subscription { approvalEvents { kind } }",
+        json!({}),
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().unwrap().to_string()])
@@ -585,7 +725,11 @@ async fn secrets_never_reach_the_log_and_the_database_keeps_only_hashes() {
 
     let logged = std::fs::read_to_string(&log_path).unwrap();
     let _ = std::fs::remove_file(&log_path);
-    assert!(logged.contains("signed in"), "the log is the server's debug log: {}", &logged[..logged.len().min(400)]);
+    assert!(
+        logged.contains("signed in"),
+        "the log is the server's debug log: {}",
+        &logged[..logged.len().min(400)]
+    );
     for (what, secret) in [
         ("the admin token", admin.as_str()),
         ("a created token", token.as_str()),
@@ -600,13 +744,19 @@ async fn secrets_never_reach_the_log_and_the_database_keeps_only_hashes() {
     let conn = db.connect().await;
     let hex = |s: &str| format!("{:x}", Sha256::digest(s.as_bytes()));
     let stored: Vec<String> = conn
-        .query_all_raw(Statement::from_string(conn.get_database_backend(), "SELECT token_hash FROM api_tokens"))
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT token_hash FROM api_tokens",
+        ))
         .await
         .unwrap()
         .iter()
         .map(|r| r.try_get::<String>("", "token_hash").unwrap())
         .collect();
-    assert!(stored.contains(&hex(&token)) && stored.contains(&hex(&admin)), "hashes of both tokens are stored");
+    assert!(
+        stored.contains(&hex(&token)) && stored.contains(&hex(&admin)),
+        "hashes of both tokens are stored"
+    );
     let dump = conn
         .query_all_raw(Statement::from_string(
             conn.get_database_backend(),
@@ -618,7 +768,10 @@ async fn secrets_never_reach_the_log_and_the_database_keeps_only_hashes() {
         .map(|r| r.try_get::<String>("", "v").unwrap())
         .collect::<Vec<_>>()
         .join("\n");
-    assert!(dump.contains(&hex(&cookie_value)), "the session is stored as a hash");
+    assert!(
+        dump.contains(&hex(&cookie_value)),
+        "the session is stored as a hash"
+    );
     for secret in [&admin, &token, &cookie_value, &code_of(&link)] {
         assert!(!dump.contains(secret.as_str()));
     }

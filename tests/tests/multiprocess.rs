@@ -16,6 +16,7 @@ async fn a_workflow_finished_by_one_process_reaches_a_subscriber_of_another() {
         return;
     }
     let db = TestDb::create(Backend::Postgres).await;
+    let token = baton_e2e::app::seed_admin(&db.url).await;
     // A serves the API only; B only runs workflows. Whatever A's subscriber
     // hears was committed by B and crossed over LISTEN/NOTIFY.
     let api = ServerProcess::start(&db.url, &[("BATON_WORKERS", "0")]).await;
@@ -28,21 +29,24 @@ async fn a_workflow_finished_by_one_process_reaches_a_subscriber_of_another() {
     let ws = format!("ws://{}/graphql", api.address);
     let mut completed = Subscription::open(
         &ws,
+        Some(&token),
         "subscription { workflowCompleted { id status } }",
         json!({}),
     )
     .await;
     let mut approvals = Subscription::open(
         &ws,
+        Some(&token),
         "subscription { approvalEvents { kind approval { id } } }",
         json!({}),
     )
     .await;
 
     let http = reqwest::Client::new();
-    let run = baton_e2e::app::post_graphql(
+    let run = baton_e2e::app::post_graphql_as(
         &http,
         &api.url("/graphql"),
+        Some(&token),
         "mutation { runWorkflow(input: { type: \"generate_draft\", input: { prompt: \"across processes\" } }) { workflow { id } } }",
         json!({}),
     )
@@ -81,12 +85,14 @@ baton_e2e::both_backends! {
             .status()
             .unwrap();
         assert!(migrated.success());
+        let token = baton_e2e::app::seed_admin(&db.url).await;
         let api = ServerProcess::start(&db.url, &[("BATON_WORKERS", "0")]).await;
         let worker = baton_e2e::process::WorkerProcess::start(&db.url, &[("BATON_WORKERS", "2")]).await;
         let http = reqwest::Client::new();
-        let run = baton_e2e::app::post_graphql(
+        let run = baton_e2e::app::post_graphql_as(
             &http,
             &api.url("/graphql"),
+            Some(&token),
             "mutation { runWorkflow(input: { type: \"generate_draft\", input: { prompt: \"p\" } }, ) { workflow { id } } }",
             json!({}),
         )
@@ -94,9 +100,10 @@ baton_e2e::both_backends! {
         let id = run["data"]["runWorkflow"]["workflow"]["id"].as_str().unwrap().to_string();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let body = baton_e2e::app::post_graphql(
+            let body = baton_e2e::app::post_graphql_as(
                 &http,
                 &api.url("/graphql"),
+                Some(&token),
                 "query($id: ID!) { workflow(id: $id) { status approval { id } } }",
                 json!({ "id": id }),
             )

@@ -250,7 +250,18 @@ async fn an_experiment_defined_in_yaml_runs_from_the_command_line() {
     );
     assert!(stdout.contains("runs of L4(2^3)"), "{stdout}");
     assert!(stdout.contains("optimal config:"), "{stdout}");
-    assert!(stdout.contains("approve(id:"), "{stdout}");
+    // The printed command names the version to decide on, and works as printed.
+    let hint = stdout
+        .lines()
+        .find_map(|l| {
+            l.split_once("approve it to deploy: ")
+                .map(|(_, m)| m.to_string())
+        })
+        .unwrap_or_else(|| panic!("no approve hint: {stdout}"));
+    assert!(
+        hint.contains("approve(id:") && hint.contains("version: 1"),
+        "{hint}"
+    );
 
     // A bad file says what is wrong and exits non-zero.
     std::fs::write(
@@ -271,6 +282,15 @@ async fn an_experiment_defined_in_yaml_runs_from_the_command_line() {
         stderr.contains("input.factors.temperature") && stderr.contains("at least 2 levels"),
         "{stderr}"
     );
+
+    let app = TestApp::spawn_on(db, |c| c.engine.workers = 0, Default::default()).await;
+    let decided = app.gql(&hint, json!({})).await;
+    assert!(decided.get("errors").is_none(), "{decided:#}");
+    assert!(
+        decided["data"]["approve"]["nextWorkflow"]["id"].is_string(),
+        "{decided:#}"
+    );
+    app.stop().await;
 }
 
 both_backends! {

@@ -11,7 +11,7 @@ use baton::clock::{Clock, ManualClock};
 use baton::domain::{Principal, workflows};
 use baton::engine::queue::{self, FinishError};
 use baton::engine::{ApprovalRequest, Outcome};
-use baton_e2e::app::{post_graphql, test_config};
+use baton_e2e::app::{post_graphql_as, seed_admin, test_config};
 use baton_e2e::fake_llm::{FakeLlm, Reply};
 use baton_e2e::process::ServerProcess;
 use baton_e2e::{TestApp, TestDb, both_backends, gql_error_code};
@@ -21,10 +21,11 @@ use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(60);
 
-async fn status_of(http: &reqwest::Client, url: &str, id: &str) -> Value {
-    let body = post_graphql(
+async fn status_of(http: &reqwest::Client, url: &str, token: &str, id: &str) -> Value {
+    let body = post_graphql_as(
         http,
         url,
+        Some(token),
         "query($id: ID!) { workflow(id: $id) { status attempt error } }",
         json!({ "id": id }),
     )
@@ -32,10 +33,16 @@ async fn status_of(http: &reqwest::Client, url: &str, id: &str) -> Value {
     body["data"]["workflow"].clone()
 }
 
-async fn wait_status(http: &reqwest::Client, url: &str, id: &str, want: &str) -> Value {
+async fn wait_status(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    id: &str,
+    want: &str,
+) -> Value {
     let deadline = tokio::time::Instant::now() + T;
     loop {
-        let w = status_of(http, url, id).await;
+        let w = status_of(http, url, token, id).await;
         if w["status"] == want {
             return w;
         }
@@ -52,11 +59,13 @@ async fn wait_status(http: &reqwest::Client, url: &str, id: &str, want: &str) ->
 async fn start_draft_and_wait_until_running(
     http: &reqwest::Client,
     server: &ServerProcess,
+    token: &str,
     prompt: &str,
 ) -> String {
-    let run = post_graphql(
+    let run = post_graphql_as(
         http,
         &server.url("/graphql"),
+        Some(token),
         "mutation($prompt: String!) { runWorkflow(input: { type: \"generate_draft\", input: { prompt: $prompt } }) { workflow { id } } }",
         json!({ "prompt": prompt }),
     )
@@ -65,7 +74,7 @@ async fn start_draft_and_wait_until_running(
         .as_str()
         .unwrap_or_else(|| panic!("runWorkflow failed: {run}"))
         .to_string();
-    wait_status(http, &server.url("/graphql"), &id, "RUNNING").await;
+    wait_status(http, &server.url("/graphql"), token, &id, "RUNNING").await;
     id
 }
 
@@ -74,6 +83,7 @@ both_backends! {
         // Each model call takes 1 s, so the run is surely in flight when killed.
         let llm = FakeLlm::start(|req, _| Reply::sensible(req).after(Duration::from_millis(1000))).await;
         let db = TestDb::create(backend).await;
+        let token = seed_admin(&db.url).await;
         let env = [
             ("BATON_LLM_BASE_URL", llm.base_url()),
             ("BATON_LEASE_SECS", "2".to_string()),
@@ -82,12 +92,12 @@ both_backends! {
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let first = ServerProcess::start(&db.url, &env).await;
         let http = reqwest::Client::new();
-        let id = start_draft_and_wait_until_running(&http, &first, "kill me").await;
+        let id = start_draft_and_wait_until_running(&http, &first, &token, "kill me").await;
         first.kill().await;
 
         // A new process takes over once the dead worker's lease expires.
         let second = ServerProcess::start(&db.url, &env).await;
-        let done = wait_status(&http, &second.url("/graphql"), &id, "COMPLETED").await;
+        let done = wait_status(&http, &second.url("/graphql"), &token, &id, "COMPLETED").await;
         assert_eq!(done["attempt"], 2, "the killed attempt counts: {done}");
 
         let conn = db.connect().await;
@@ -128,7 +138,7 @@ both_backends! {
         let state = build_state(config, Overrides { clock: Some(clock.clone()), ..Default::default() })
             .await
             .unwrap();
-        let stamp = state.stamp(&Principal::anonymous());
+        let stamp = state.stamp(&Principal::cli());
         let (w, _) = workflows::insert(
             &state.db,
             &stamp,
@@ -305,6 +315,7 @@ both_backends! {
     async fn sigterm_releases_running_work_for_the_next_process(backend: Backend) {
         let llm = FakeLlm::start(|req, _| Reply::sensible(req).after(Duration::from_millis(1500))).await;
         let db = TestDb::create(backend).await;
+        let token = seed_admin(&db.url).await;
         let env = [
             ("BATON_LLM_BASE_URL", llm.base_url()),
             ("BATON_SHUTDOWN_GRACE_SECS", "0".to_string()),
@@ -313,7 +324,7 @@ both_backends! {
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let first = ServerProcess::start(&db.url, &env).await;
         let http = reqwest::Client::new();
-        let id = start_draft_and_wait_until_running(&http, &first, "p").await;
+        let id = start_draft_and_wait_until_running(&http, &first, &token, "p").await;
         let status = first.terminate().await;
         assert!(status.success(), "clean exit on SIGTERM: {status:?}");
 
@@ -325,7 +336,7 @@ both_backends! {
         assert!(row.lease_owner.is_none());
 
         let second = ServerProcess::start(&db.url, &env).await;
-        let done = wait_status(&http, &second.url("/graphql"), &id, "COMPLETED").await;
+        let done = wait_status(&http, &second.url("/graphql"), &token, &id, "COMPLETED").await;
         assert_eq!(done["attempt"], 1);
         second.terminate().await;
     }

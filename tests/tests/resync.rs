@@ -37,10 +37,12 @@ async fn a_subscriber_that_missed_a_notification_is_resynced_from_the_events_tab
     let mut config = test_config(&app.db.url);
     config.engine.workers = 0;
     let other = build_state(config, Overrides::default()).await.unwrap();
+    let cli = Principal::cli();
     let submitted = workflows::submit(
         &other.db,
         &other.registry,
-        &other.stamp(&Principal::anonymous()),
+        &other.stamp(&cli),
+        &cli,
         3,
         Submission {
             workflow_type: "generate_draft".into(),

@@ -31,14 +31,23 @@ async fn draft_approval(app: &TestApp, token: &str) -> String {
         )
         .await;
     assert!(body.get("errors").is_none(), "{body:#}");
-    assert_eq!(body["data"]["runWorkflow"]["workflow"]["status"], "COMPLETED");
-    body["data"]["runWorkflow"]["approval"]["id"].as_str().unwrap().to_string()
+    assert_eq!(
+        body["data"]["runWorkflow"]["workflow"]["status"],
+        "COMPLETED"
+    );
+    body["data"]["runWorkflow"]["approval"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
     let conn = app.db.connect().await;
     let row = conn
-        .query_one_raw(Statement::from_string(conn.get_database_backend(), sql.to_string()))
+        .query_one_raw(Statement::from_string(
+            conn.get_database_backend(),
+            sql.to_string(),
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -190,7 +199,8 @@ async fn fifty_concurrent_votes_count_exactly_k_and_start_one_workflow() {
     const K: usize = 3;
     const VOTERS: usize = 50;
     let app = TestApp::spawn(Backend::Postgres).await;
-    app.set_policy("generate_draft", json!({ "requiredApprovals": K })).await;
+    app.set_policy("generate_draft", json!({ "requiredApprovals": K }))
+        .await;
     let mut tokens = Vec::new();
     for i in 0..VOTERS {
         tokens.push(app.user_with_token(&format!("r{i:02}"), "REVIEWER").await.1);
@@ -216,16 +226,46 @@ async fn fifty_concurrent_votes_count_exactly_k_and_start_one_workflow() {
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let ok: Vec<&Value> = answers.iter().filter(|a| a.get("errors").is_none()).collect();
-    let conflicts = answers.iter().filter(|a| gql_error_code(a) == "CONFLICT").count();
+    let ok: Vec<&Value> = answers
+        .iter()
+        .filter(|a| a.get("errors").is_none())
+        .collect();
+    let conflicts = answers
+        .iter()
+        .filter(|a| gql_error_code(a) == "CONFLICT")
+        .count();
     assert_eq!(ok.len(), K, "exactly k votes are counted: {answers:#?}");
     assert_eq!(conflicts, VOTERS - K, "every other vote is a conflict");
-    let deciding: Vec<&&Value> = ok.iter().filter(|a| a["data"]["approve"]["decided"] == true).collect();
+    let deciding: Vec<&&Value> = ok
+        .iter()
+        .filter(|a| a["data"]["approve"]["decided"] == true)
+        .collect();
     assert_eq!(deciding.len(), 1, "one vote decided it");
     assert!(deciding[0]["data"]["approve"]["nextWorkflow"]["id"].is_string());
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM votes WHERE decision = 'approve'").await, K as i64);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM workflows WHERE triggered_by_approval_id IS NOT NULL").await, 1);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM events WHERE kind = 'approval.decided'").await, 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM votes WHERE decision = 'approve'"
+        )
+        .await,
+        K as i64
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM workflows WHERE triggered_by_approval_id IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM events WHERE kind = 'approval.decided'"
+        )
+        .await,
+        1
+    );
     app.stop().await;
 }
 
@@ -361,20 +401,32 @@ async fn an_edited_config_is_what_gets_deployed_and_the_history_says_who_did_it(
         )
         .await;
     let wf = run["workflow"]["id"].as_str().unwrap().to_string();
-    let done = app.wait_for_status(&wf, &["COMPLETED"], Duration::from_secs(120)).await;
+    let done = app
+        .wait_for_status(&wf, &["COMPLETED"], Duration::from_secs(120))
+        .await;
     let id = done["approval"]["id"].as_str().unwrap().to_string();
     let a = approval(&app, &id).await;
     let mut config = a["artifact"]["content"]["optimal_config"].clone();
     config["temperature"] = json!(0.42);
 
     let decided = app
-        .approve_as(&ana, &id, 1, Some("Slightly cooler."), Some(json!({ "optimal_config": config })))
+        .approve_as(
+            &ana,
+            &id,
+            1,
+            Some("Slightly cooler."),
+            Some(json!({ "optimal_config": config })),
+        )
         .await;
     assert!(decided.get("errors").is_none(), "{decided:#}");
     let next = &decided["data"]["approve"]["nextWorkflow"];
     assert_eq!(next["type"], "deploy_config");
-    assert_eq!(next["input"]["config"]["temperature"], 0.42, "the approved (edited) config is deployed");
-    app.wait_for_status(next["id"].as_str().unwrap(), &["COMPLETED"], T).await;
+    assert_eq!(
+        next["input"]["config"]["temperature"], 0.42,
+        "the approved (edited) config is deployed"
+    );
+    app.wait_for_status(next["id"].as_str().unwrap(), &["COMPLETED"], T)
+        .await;
     let active = app
         .gql_ok(
             "{ activeDeployment(target: \"generate_draft\", environment: \"production\") { config deployedBy } }",
@@ -393,31 +445,69 @@ async fn an_edited_config_is_what_gets_deployed_and_the_history_says_who_did_it(
         .as_array()
         .unwrap()
         .clone();
-    let kinds: Vec<&str> = history.iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    for k in ["workflow.created", "workflow.completed", "approval.created", "artifact.edited", "approval.voted", "approval.decided", "deployment.activated"] {
+    let kinds: Vec<&str> = history
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "workflow.created",
+        "workflow.completed",
+        "approval.created",
+        "artifact.edited",
+        "approval.voted",
+        "approval.decided",
+        "deployment.activated",
+    ] {
         assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
     }
-    let started = history.iter().find(|e| e["kind"] == "workflow.created").unwrap();
-    assert_eq!(started["actor"], json!({ "name": "admin", "role": "ADMIN" }));
-    let created = history.iter().find(|e| e["kind"] == "approval.created").unwrap();
-    assert!(created["payload"]["score"].is_number(), "the judge's (predicted) score");
-    assert_eq!(created["payload"]["policy"]["required_approvals"], 1, "the policy in force");
-    let vote = history.iter().find(|e| e["kind"] == "approval.voted").unwrap();
+    let started = history
+        .iter()
+        .find(|e| e["kind"] == "workflow.created")
+        .unwrap();
+    assert_eq!(
+        started["actor"],
+        json!({ "name": "admin", "role": "ADMIN" })
+    );
+    let created = history
+        .iter()
+        .find(|e| e["kind"] == "approval.created")
+        .unwrap();
+    assert!(
+        created["payload"]["score"].is_number(),
+        "the judge's (predicted) score"
+    );
+    assert_eq!(
+        created["payload"]["policy"]["required_approvals"], 1,
+        "the policy in force"
+    );
+    let vote = history
+        .iter()
+        .find(|e| e["kind"] == "approval.voted")
+        .unwrap();
     assert_eq!(vote["actor"]["name"], "ana");
     assert_eq!(vote["payload"]["feedback"], "Slightly cooler.");
     assert_eq!(vote["payload"]["artifact_version"], 2);
-    let deployed = history.iter().find(|e| e["kind"] == "deployment.activated").unwrap();
+    let deployed = history
+        .iter()
+        .find(|e| e["kind"] == "deployment.activated")
+        .unwrap();
     assert_eq!(deployed["payload"]["deployed_by"], "ana");
     assert_eq!(deployed["payload"]["config"]["temperature"], 0.42);
     let ids: Vec<i64> = app
-        .gql_ok("query($c: ID!) { history(chainId: $c) { id } }", json!({ "c": wf }))
+        .gql_ok(
+            "query($c: ID!) { history(chainId: $c) { id } }",
+            json!({ "c": wf }),
+        )
         .await["history"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["id"].as_str().unwrap().parse().unwrap())
         .collect();
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in the order they happened");
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "in the order they happened"
+    );
     app.stop().await;
 }
 
@@ -468,15 +558,39 @@ async fn bad_policies_are_refused_with_the_field_and_change_nothing() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let cases = [
         (json!({ "workflowType": "nope" }), "input.workflowType"),
-        (json!({ "workflowType": "deploy_config", "requiredApprovals": 2 }), "input.workflowType"),
-        (json!({ "workflowType": "generate_draft", "allowedRoles": ["VIEWER"] }), "input.allowedRoles"),
-        (json!({ "workflowType": "generate_draft", "allowedUsers": ["ghost"] }), "input.allowedUsers[0]"),
-        (json!({ "workflowType": "generate_draft", "requiredApprovals": 0 }), "input.requiredApprovals"),
-        (json!({ "workflowType": "generate_draft", "allowedRoles": [] }), "input.allowedRoles"),
-        (json!({ "workflowType": "generate_draft", "onExpiry": { "action": "START_WORKFLOW" } }), "input.onExpiry.workflowType"),
-        (json!({ "workflowType": "generate_draft", "onExpiry": { "action": "START_WORKFLOW", "workflowType": "nope" } }), "input.onExpiry.workflowType"),
+        (
+            json!({ "workflowType": "deploy_config", "requiredApprovals": 2 }),
+            "input.workflowType",
+        ),
+        (
+            json!({ "workflowType": "generate_draft", "allowedRoles": ["VIEWER"] }),
+            "input.allowedRoles",
+        ),
+        (
+            json!({ "workflowType": "generate_draft", "allowedUsers": ["ghost"] }),
+            "input.allowedUsers[0]",
+        ),
+        (
+            json!({ "workflowType": "generate_draft", "requiredApprovals": 0 }),
+            "input.requiredApprovals",
+        ),
+        (
+            json!({ "workflowType": "generate_draft", "allowedRoles": [] }),
+            "input.allowedRoles",
+        ),
+        (
+            json!({ "workflowType": "generate_draft", "onExpiry": { "action": "START_WORKFLOW" } }),
+            "input.onExpiry.workflowType",
+        ),
+        (
+            json!({ "workflowType": "generate_draft", "onExpiry": { "action": "START_WORKFLOW", "workflowType": "nope" } }),
+            "input.onExpiry.workflowType",
+        ),
         // A type whose input schema refuses what an expiry hands it.
-        (json!({ "workflowType": "generate_draft", "onExpiry": { "action": "START_WORKFLOW", "workflowType": "generate_draft" } }), "input.onExpiry.workflowType"),
+        (
+            json!({ "workflowType": "generate_draft", "onExpiry": { "action": "START_WORKFLOW", "workflowType": "generate_draft" } }),
+            "input.onExpiry.workflowType",
+        ),
     ];
     for (input, field) in cases {
         let body = app
@@ -485,8 +599,18 @@ async fn bad_policies_are_refused_with_the_field_and_change_nothing() {
         assert_eq!(gql_error_code(&body), "BAD_USER_INPUT", "{input}: {body}");
         assert_eq!(body["errors"][0]["extensions"]["field"], field, "{input}");
     }
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM approval_policies").await, 0);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM events WHERE kind = 'policy.set'").await, 0);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM approval_policies").await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM events WHERE kind = 'policy.set'"
+        )
+        .await,
+        0
+    );
     app.stop().await;
 }
 
@@ -509,7 +633,10 @@ impl Workflow for Escalate {
         false
     }
     async fn execute(&self, _ctx: &RunContext, input: Value) -> Result<Outcome, WorkflowError> {
-        Ok(Outcome { output: json!({ "escalated": input["approval_id"] }), ..Default::default() })
+        Ok(Outcome {
+            output: json!({ "escalated": input["approval_id"] }),
+            ..Default::default()
+        })
     }
 }
 

@@ -105,11 +105,15 @@ both_backends! {
         assert!(app.approve(&ids[1], None).await.get("errors").is_none());
         let missing = uuid::Uuid::now_v7().to_string();
         let all = vec![ids[0].clone(), ids[1].clone(), ids[2].clone(), missing.clone(), ids[0].clone()];
+        let mut items = Vec::new();
+        for id in &all {
+            items.push(json!({ "id": id, "version": app.approval_version(id).await }));
+        }
         let data = app
             .gql_ok(
-                "mutation($ids: [ID!]!) { approveMany(ids: $ids, feedback: \"ship it\") {
+                "mutation($items: [DecisionItem!]!) { approveMany(items: $items, feedback: \"ship it\") {
                     decided results { id ok approval { status feedback } nextWorkflow { type } error { code message } } } }",
-                json!({ "ids": all }),
+                json!({ "items": items }),
             )
             .await;
         let p = &data["approveMany"];
@@ -125,8 +129,8 @@ both_backends! {
         let followups = app.gql_ok("{ workflows(filter: { type: \"apply_feedback\" }) { edges { node { id } } } }", json!({})).await;
         assert_eq!(followups["workflows"]["edges"].as_array().map(Vec::len), Some(3));
 
-        let too_many: Vec<String> = (0..101).map(|_| uuid::Uuid::now_v7().to_string()).collect();
-        let body = app.gql("mutation($ids: [ID!]!) { approveMany(ids: $ids) { decided } }", json!({ "ids": too_many })).await;
+        let too_many: Vec<_> = (0..101).map(|_| json!({ "id": uuid::Uuid::now_v7().to_string(), "version": 1 })).collect();
+        let body = app.gql("mutation($items: [DecisionItem!]!) { approveMany(items: $items) { decided } }", json!({ "items": too_many })).await;
         assert_eq!(baton_e2e::gql_error_code(&body), "BAD_USER_INPUT");
         app.stop().await;
     }

@@ -75,7 +75,10 @@ pub async fn insert(
     let expires_in = policy
         .expires_in_secs
         .map(chrono::TimeDelta::seconds)
-        .or_else(|| req.expires_in.and_then(|d| chrono::TimeDelta::from_std(d).ok()));
+        .or_else(|| {
+            req.expires_in
+                .and_then(|d| chrono::TimeDelta::from_std(d).ok())
+        });
     let bindings = (!req.artifact_bindings.is_empty()).then(|| {
         Value::Object(
             req.artifact_bindings
@@ -211,7 +214,10 @@ pub async fn vote(
         ));
     }
     if ballot.edits.is_some() && ballot.decision == Decision::Reject {
-        return Err(AppError::bad_input("edits", "only an approval can carry edits"));
+        return Err(AppError::bad_input(
+            "edits",
+            "only an approval can carry edits",
+        ));
     }
     let txn = db.begin().await?;
     let Some(mut approval) = lock(&txn, id).await? else {
@@ -545,7 +551,10 @@ async fn decide_locked(
     // that did not lock the row.
     let decided = approval::Entity::update_many()
         .col_expr(approval::Column::Status, Expr::value(decision.status()))
-        .col_expr(approval::Column::DecidedBy, Expr::value(stamp.actor.clone()))
+        .col_expr(
+            approval::Column::DecidedBy,
+            Expr::value(stamp.actor.clone()),
+        )
         .col_expr(approval::Column::Feedback, Expr::value(feedback.clone()))
         .col_expr(approval::Column::DecidedAt, Expr::value(stamp.now))
         .filter(approval::Column::Id.eq(id))
@@ -725,7 +734,12 @@ pub async fn expire_due(
             if on_expiry.action == ExpiryAction::StartWorkflow
                 && let Some(t) = on_expiry.workflow_type.clone()
             {
-                let input = policies::expiry_input(a.id, a.artifact_id, a.artifact_version, feedback.clone());
+                let input = policies::expiry_input(
+                    a.id,
+                    a.artifact_id,
+                    a.artifact_version,
+                    feedback.clone(),
+                );
                 let problem = match registry.get(&t) {
                     None => Some(format!("workflow type '{t}' is not registered")),
                     Some(w) => workflows::invalid_input(w.as_ref(), &input)

@@ -130,11 +130,29 @@ mod tests {
         // RFC 7396, section 3 and appendix A.
         let target = json!({"a": "b", "c": {"d": "e", "f": "g"}});
         let patch = json!({"a": "z", "c": {"f": null}});
-        assert_eq!(merge_patch(&target, &patch), json!({"a": "z", "c": {"d": "e"}}));
-        assert_eq!(merge_patch(&json!({"a": ["b"]}), &json!({"a": "c"})), json!({"a": "c"}));
-        assert_eq!(merge_patch(&json!({"a": "b"}), &json!({"b": "c"})), json!({"a": "b", "b": "c"}));
-        assert_eq!(merge_patch(&json!({"a": "foo"}), &json!("bar")), json!("bar"));
-        assert_eq!(merge_patch(&json!({"e": null}), &json!({"a": 1})), json!({"e": null, "a": 1}));
-        assert_eq!(merge_patch(&json!([1, 2]), &json!({"a": {"bb": {"ccc": null}}})), json!({"a": {"bb": {}}}));
+        assert_eq!(
+            merge_patch(&target, &patch),
+            json!({"a": "z", "c": {"d": "e"}})
+        );
+        assert_eq!(
+            merge_patch(&json!({"a": ["b"]}), &json!({"a": "c"})),
+            json!({"a": "c"})
+        );
+        assert_eq!(
+            merge_patch(&json!({"a": "b"}), &json!({"b": "c"})),
+            json!({"a": "b", "b": "c"})
+        );
+        assert_eq!(
+            merge_patch(&json!({"a": "foo"}), &json!("bar")),
+            json!("bar")
+        );
+        assert_eq!(
+            merge_patch(&json!({"e": null}), &json!({"a": 1})),
+            json!({"e": null, "a": 1})
+        );
+        assert_eq!(
+            merge_patch(&json!([1, 2]), &json!({"a": {"bb": {"ccc": null}}})),
+            json!({"a": {"bb": {}}})
+        );
     }
 }

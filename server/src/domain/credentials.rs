@@ -36,4 +36,3 @@ pub async fn recheck(
         },
     }
 }
-

@@ -14,7 +14,10 @@ use crate::error::AppResult;
 /// Most events one history answer returns.
 pub const MAX_EVENTS: u64 = 5_000;
 
-pub async fn for_chain(conn: &impl ConnectionTrait, chain_id: Uuid) -> AppResult<Vec<event::Model>> {
+pub async fn for_chain(
+    conn: &impl ConnectionTrait,
+    chain_id: Uuid,
+) -> AppResult<Vec<event::Model>> {
     Ok(event::Entity::find()
         .filter(event::Column::ChainId.eq(chain_id))
         .order_by_asc(event::Column::Id)

@@ -8,8 +8,8 @@
 use chrono::{DateTime, Duration as TimeDelta, Utc};
 use entity::{api_token, user};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -51,9 +51,7 @@ fn check_name(field: &str, name: &str) -> AppResult<()> {
     } else {
         Err(AppError::bad_input(
             field,
-            format!(
-                "{field} must be 1 to 64 letters, digits, '-', '_', '.' or '@' (got '{name}')"
-            ),
+            format!("{field} must be 1 to 64 letters, digits, '-', '_', '.' or '@' (got '{name}')"),
         ))
     }
 }
@@ -243,7 +241,10 @@ pub async fn create_token(
 ) -> AppResult<IssuedToken> {
     let name = new.name.trim().to_string();
     if name.is_empty() || name.len() > 128 {
-        return Err(AppError::bad_input("name", "name must be 1 to 128 characters"));
+        return Err(AppError::bad_input(
+            "name",
+            "name must be 1 to 128 characters",
+        ));
     }
     let service_name = new.service_name.map(|s| s.trim().to_string());
     match (&new.user_id, &service_name) {
@@ -380,7 +381,11 @@ pub async fn revoke_token(
 }
 
 /// Whether a token authenticates anyone now.
-pub fn token_is_live(t: &api_token::Model, owner: Option<&user::Model>, now: DateTime<Utc>) -> bool {
+pub fn token_is_live(
+    t: &api_token::Model,
+    owner: Option<&user::Model>,
+    now: DateTime<Utc>,
+) -> bool {
     t.revoked_at.is_none()
         && t.expires_at.is_none_or(|e| e > now)
         && match t.user_id {
@@ -413,7 +418,9 @@ pub async fn authenticate_token(
     else {
         return Err(refused());
     };
-    let principal = principal_for_token(db, &token, now).await?.ok_or_else(refused)?;
+    let principal = principal_for_token(db, &token, now)
+        .await?
+        .ok_or_else(refused)?;
     let stale = token
         .last_used_at
         .is_none_or(|t| (now - t).num_seconds() >= LAST_USED_GRANULARITY);
@@ -454,7 +461,10 @@ pub async fn principal_for_token(
             credential,
         },
         None => Principal {
-            id: format!("service:{}", token.service_name.as_deref().unwrap_or("unknown")),
+            id: format!(
+                "service:{}",
+                token.service_name.as_deref().unwrap_or("unknown")
+            ),
             role: Some(token.role),
             kind: PrincipalKind::Service,
             credential,
@@ -512,9 +522,11 @@ pub async fn authenticate_proxy_email(
             match created {
                 Ok((u, _)) => u,
                 // Two first requests raced: the other one created it.
-                Err(AppError::Conflict(_)) => user_by_email(db, &email).await?.ok_or_else(|| {
-                    AppError::Unauthenticated(format!("{email} could not be provisioned"))
-                })?,
+                Err(AppError::Conflict(_)) => {
+                    user_by_email(db, &email).await?.ok_or_else(|| {
+                        AppError::Unauthenticated(format!("{email} could not be provisioned"))
+                    })?
+                }
                 Err(e) => return Err(e),
             }
         }

@@ -85,7 +85,10 @@ impl Default for Policy {
 
 impl Policy {
     pub fn roles(&self) -> Vec<Role> {
-        self.allowed_roles.iter().filter_map(|r| parse_role(r)).collect()
+        self.allowed_roles
+            .iter()
+            .filter_map(|r| parse_role(r))
+            .collect()
     }
 
     /// Reads a stored policy; a row that does not parse (hand-edited) falls
@@ -112,7 +115,10 @@ impl Policy {
         let by_role = self.roles().contains(&role);
         let by_name = self.allowed_users.iter().any(|u| u == &principal.id);
         if !by_role && !by_name {
-            return Some(format!("the approval policy lets only {} decide", self.who()));
+            return Some(format!(
+                "the approval policy lets only {} decide",
+                self.who()
+            ));
         }
         if self.prevent_self_review && principal.id == started_by {
             return Some("you started this chain: someone else must review".into());
@@ -165,7 +171,10 @@ pub struct StoredPolicy {
 }
 
 /// The policy in force for `workflow_type` (the default when none is set).
-pub async fn effective(conn: &impl ConnectionTrait, workflow_type: &str) -> AppResult<StoredPolicy> {
+pub async fn effective(
+    conn: &impl ConnectionTrait,
+    workflow_type: &str,
+) -> AppResult<StoredPolicy> {
     let row = approval_policy::Entity::find_by_id(workflow_type.to_string())
         .one(conn)
         .await?;
@@ -270,12 +279,14 @@ pub async fn set(
         let mut names = Vec::new();
         for (i, name) in users.iter().enumerate() {
             let name = name.trim();
-            let u = super::identity::user_by_name(&txn, name).await.map_err(|_| {
-                AppError::bad_input(
-                    format!("input.allowedUsers[{i}]"),
-                    format!("no user named '{name}'"),
-                )
-            })?;
+            let u = super::identity::user_by_name(&txn, name)
+                .await
+                .map_err(|_| {
+                    AppError::bad_input(
+                        format!("input.allowedUsers[{i}]"),
+                        format!("no user named '{name}'"),
+                    )
+                })?;
             if !names.contains(&u.name) {
                 names.push(u.name);
             }
@@ -330,12 +341,7 @@ pub async fn set(
                     ));
                 };
                 // It must accept what an expiry hands it.
-                let sample = expiry_input(
-                    Uuid::nil(),
-                    Some(Uuid::nil()),
-                    1,
-                    o.reason.clone(),
-                );
+                let sample = expiry_input(Uuid::nil(), Some(Uuid::nil()), 1, o.reason.clone());
                 if let Some((f, m)) = super::workflows::invalid_input(w.as_ref(), &sample) {
                     return Err(AppError::bad_input(
                         "input.onExpiry.workflowType",
@@ -430,15 +436,22 @@ mod tests {
             ..Policy::default()
         };
         assert_eq!(p.refusal(&person("ana", Role::Reviewer), "bo"), None);
-        let other = p.refusal(&person("cy", Role::Reviewer), "bo").unwrap_or_default();
+        let other = p
+            .refusal(&person("cy", Role::Reviewer), "bo")
+            .unwrap_or_default();
         assert!(other.contains("admins and ana"), "{other}");
-        let own = p.refusal(&person("ana", Role::Reviewer), "ana").unwrap_or_default();
+        let own = p
+            .refusal(&person("ana", Role::Reviewer), "ana")
+            .unwrap_or_default();
         assert!(own.contains("you started this chain"), "{own}");
     }
 
     #[test]
     fn a_hand_edited_row_that_does_not_parse_falls_back_to_the_default() {
-        assert_eq!(Policy::from_json(Some(&json!({"nonsense": 1}))), Policy::default());
+        assert_eq!(
+            Policy::from_json(Some(&json!({"nonsense": 1}))),
+            Policy::default()
+        );
         let p = Policy {
             required_approvals: 3,
             ..Policy::default()

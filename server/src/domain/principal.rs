@@ -41,9 +41,14 @@ pub enum PrincipalKind {
 pub enum Credential {
     None,
     /// An API token in `Authorization: Bearer` (or `connection_init`).
-    Token { id: Uuid, name: String },
+    Token {
+        id: Uuid,
+        name: String,
+    },
     /// The browser's session cookie.
-    Session { id: Uuid },
+    Session {
+        id: Uuid,
+    },
     /// An identity header set by a trusted reverse proxy.
     Proxy,
 }
@@ -210,7 +215,10 @@ mod tests {
         let err = with(Role::Submitter).require(Permission::Review).err();
         assert_eq!(err.as_ref().map(|e| e.code()), Some(ErrorCode::Forbidden));
         let msg = err.map(|e| e.message()).unwrap_or_default();
-        assert!(msg.contains("submitter") && msg.contains("reviewer"), "{msg}");
+        assert!(
+            msg.contains("submitter") && msg.contains("reviewer"),
+            "{msg}"
+        );
     }
 
     #[test]

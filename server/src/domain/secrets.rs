@@ -104,7 +104,10 @@ mod tests {
         let a = json!({"b": 1, "a": {"y": [1, 2], "x": "t"}});
         let b = json!({"a": {"x": "t", "y": [1, 2]}, "b": 1});
         assert_eq!(content_sha256(&a), content_sha256(&b));
-        assert_ne!(content_sha256(&a), content_sha256(&json!({"b": 2, "a": {}})));
+        assert_ne!(
+            content_sha256(&a),
+            content_sha256(&json!({"b": 2, "a": {}}))
+        );
         let mut canon = String::new();
         write_canonical(&b, &mut canon);
         assert_eq!(canon, r#"{"a":{"x":"t","y":[1,2]},"b":1}"#);

@@ -65,9 +65,8 @@ pub fn sign_in_url(public_url: &str, code: &str) -> String {
 }
 
 fn new_secret(prefix: &str) -> AppResult<String> {
-    secrets::new_secret(prefix).map_err(|e| {
-        AppError::internal(anyhow::anyhow!("the system's random source failed: {e}"))
-    })
+    secrets::new_secret(prefix)
+        .map_err(|e| AppError::internal(anyhow::anyhow!("the system's random source failed: {e}")))
 }
 
 /// A new session: its cookie value (shown once) and the principal.
@@ -161,8 +160,7 @@ pub async fn authenticate(
     cookie: &str,
     now: DateTime<Utc>,
 ) -> AppResult<Principal> {
-    let refused =
-        || AppError::Unauthenticated("your session has ended; sign in again".to_string());
+    let refused = || AppError::Unauthenticated("your session has ended; sign in again".to_string());
     if cookie.is_empty() || cookie.len() > 128 {
         return Err(refused());
     }
@@ -173,7 +171,9 @@ pub async fn authenticate(
     else {
         return Err(refused());
     };
-    let principal = principal_for_session(db, &s, now).await?.ok_or_else(refused)?;
+    let principal = principal_for_session(db, &s, now)
+        .await?
+        .ok_or_else(refused)?;
     if (now - s.last_seen_at).num_seconds() >= 60 {
         session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, Expr::value(now))

@@ -17,9 +17,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::Stamp;
-use super::principal::{Permission, Principal};
 use super::events::{self, NewEvent, Signal, kind};
 use super::page::{Cursor, Order, Page, PageRequest};
+use super::principal::{Permission, Principal};
 use crate::engine::registry::Registry;
 use crate::error::{AppError, AppResult, is_unique_violation};
 
@@ -175,10 +175,7 @@ pub async fn submit(
 /// The first problem with `input` for type `wf`: its JSON Schema, then
 /// the type's own checks; `(field, message)` with the field as
 /// `input.path`.
-pub fn invalid_input(
-    wf: &dyn crate::engine::Workflow,
-    input: &Value,
-) -> Option<(String, String)> {
+pub fn invalid_input(wf: &dyn crate::engine::Workflow, input: &Value) -> Option<(String, String)> {
     crate::jsonschema::validate(&wf.input_schema(), input)
         .into_iter()
         .next()

@@ -223,7 +223,8 @@ impl Worker {
             &stamp,
             self.state.config.engine.max_attempts,
         )
-        .await {
+        .await
+        {
             Ok(signals) => self.state.hub.publish(signals),
             Err(e) => tracing::warn!(error = ?e, "expiring approvals failed"),
         }

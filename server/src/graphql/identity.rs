@@ -190,7 +190,11 @@ impl ApiToken {
             Some(id) => identity::get_user(&st.db, id).await?,
             None => None,
         };
-        Ok(identity::token_is_live(&self.0, owner.as_ref(), st.clock.now()))
+        Ok(identity::token_is_live(
+            &self.0,
+            owner.as_ref(),
+            st.clock.now(),
+        ))
     }
 }
 

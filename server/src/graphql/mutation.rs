@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::error::parse_id;
 use super::identity::{
-    ApiToken, CreateTokenInput, CreateTokenPayload, CreateUserInput, CreateUserPayload,
-    SignInLink, User,
+    ApiToken, CreateTokenInput, CreateTokenPayload, CreateUserInput, CreateUserPayload, SignInLink,
+    User,
 };
 use super::review::{ApprovalPolicy, ApprovalPolicyInput, DecisionItem, Vote};
 use super::types::{
@@ -18,11 +18,11 @@ use super::types::{
 };
 use super::{require, state};
 use crate::domain::approvals::{self, Ballot, Decision};
+use crate::domain::events::kind;
 use crate::domain::identity::{self, NewToken, NewUser};
 use crate::domain::principal::Permission;
-use crate::domain::{policies, sessions};
-use crate::domain::events::kind;
 use crate::domain::workflows::{self, Submission};
+use crate::domain::{policies, sessions};
 use crate::engine::signals::Notice;
 use crate::error::AppError;
 use crate::state::AppState;

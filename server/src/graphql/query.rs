@@ -6,16 +6,16 @@ use super::error::parse_id;
 use super::experiment::Experiment;
 use super::identity::{ApiToken, User, Viewer};
 use super::review::{ApprovalPolicy, HistoryEvent};
-use super::{principal, require, state};
-use crate::domain::principal::Permission;
-use crate::domain::{history, identity, policies};
-use crate::error::AppError;
 use super::types::{
     Approval, ApprovalConnection, ApprovalFilter, Artifact, ArtifactTypeCount, Deployment,
     DeploymentConnection, Workflow, WorkflowConnection, WorkflowFilter, WorkflowType,
 };
+use super::{principal, require, state};
 use crate::domain::page::{Order, PageRequest};
+use crate::domain::principal::Permission;
 use crate::domain::{approvals, artifacts, deployments, workflows};
+use crate::domain::{history, identity, policies};
+use crate::error::AppError;
 use crate::error::AppResult;
 use crate::workflows::run_experiment;
 use entity::approval::ApprovalStatus as DbApprovalStatus;

@@ -13,12 +13,12 @@ use futures_util::{Stream, StreamExt, stream};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::error::parse_id;
-use super::{require, state};
-use crate::domain::principal::Permission;
 use super::types::{
     Approval, ApprovalEvent, ApprovalEventKind, Workflow, WorkflowEvent, WorkflowEventKind,
 };
+use super::{require, state};
 use crate::domain::events::{self, Signal, kind};
+use crate::domain::principal::Permission;
 use crate::domain::{approvals, workflows};
 use crate::engine::signals::Notice;
 use crate::state::AppState;

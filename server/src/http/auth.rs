@@ -40,7 +40,10 @@ pub async fn principal(
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .ok_or_else(|| {
                 AppError::Unauthenticated(
@@ -139,12 +142,17 @@ pub async fn sign_in(State(s): State<HttpState>, body: axum::body::Bytes) -> Res
             let cookie = cookie_header(&s.app, &session.cookie, max_age);
             (
                 StatusCode::OK,
-                [(header::SET_COOKIE, cookie), (header::CACHE_CONTROL, no_store())],
+                [
+                    (header::SET_COOKIE, cookie),
+                    (header::CACHE_CONTROL, no_store()),
+                ],
                 Json(json!({ "name": session.principal.id, "role": role.to_uppercase() })),
             )
                 .into_response()
         }
-        Err(AppError::Unauthenticated(m)) => problem(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &m),
+        Err(AppError::Unauthenticated(m)) => {
+            problem(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &m)
+        }
         Err(e) => internal(e),
     }
 }
@@ -169,8 +177,9 @@ fn cookie_header(app: &AppState, value: &str, max_age: i64) -> HeaderValue {
     } else {
         ""
     };
-    let text =
-        format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    let text = format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    );
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 

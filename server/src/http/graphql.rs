@@ -28,8 +28,8 @@ use futures_util::{SinkExt, StreamExt, future};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::HttpState;
-use crate::domain::{credentials, identity};
 use crate::domain::principal::{Permission, Principal};
+use crate::domain::{credentials, identity};
 use crate::engine::signals::Notice;
 use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
@@ -235,7 +235,9 @@ async fn connection_principal(
         None => from_upgrade.map_err(|e| e.message())?,
     };
     if !principal.can(Permission::Read) {
-        return Err("sign in first: send {\"authorization\": \"Bearer <token>\"} in connection_init".into());
+        return Err(
+            "sign in first: send {\"authorization\": \"Bearer <token>\"} in connection_init".into(),
+        );
     }
     Ok(principal)
 }
@@ -283,10 +285,7 @@ async fn until_revoked(app: &AppState, authed: &Mutex<Option<Principal>>) {
 }
 
 /// Events after which open connections re-check their credentials.
-const REVOKING: &[&str] = &[
-    identity::kind::TOKEN_REVOKED,
-    identity::kind::USER_DISABLED,
-];
+const REVOKING: &[&str] = &[identity::kind::TOKEN_REVOKED, identity::kind::USER_DISABLED];
 
 /// True when the operation that would run is not a query. A document that
 /// does not parse is left to the executor, which reports it properly.

@@ -23,7 +23,8 @@ use super::rubric::{self, DRAFT_RUBRIC, Scorecard};
 use super::{Brief, str_field, word_count};
 use crate::domain::deployments;
 use crate::engine::{
-    ApprovalRequest, ArtifactEdits, FollowUp, NewArtifact, Outcome, RunContext, Workflow, WorkflowError,
+    ApprovalRequest, ArtifactEdits, FollowUp, NewArtifact, Outcome, RunContext, Workflow,
+    WorkflowError,
 };
 use crate::llm::{ChatRequest, Message};
 use crate::optimizer::sampling;

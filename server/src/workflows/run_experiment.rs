@@ -26,7 +26,8 @@ use super::{Brief, word_count};
 use crate::domain::deployments;
 use crate::domain::llm_calls::estimate_cost_usd;
 use crate::engine::{
-    ApprovalRequest, ArtifactEdits, FollowUp, NewArtifact, Outcome, RunContext, Workflow, WorkflowError,
+    ApprovalRequest, ArtifactEdits, FollowUp, NewArtifact, Outcome, RunContext, Workflow,
+    WorkflowError,
 };
 use crate::optimizer::analysis::{self, Analysis, SnType};
 use crate::optimizer::arrays::{self, Design, DesignError};
