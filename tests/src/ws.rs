@@ -81,6 +81,11 @@ impl Subscription {
         }
     }
 
+    /// A connection `init` opened, with no subscription yet.
+    pub fn from_socket(socket: Socket) -> Subscription {
+        Subscription { socket }
+    }
+
     /// Waits until the server closes the connection; its close code and
     /// reason (`None` when nothing came within `limit`). Data pushed
     /// meanwhile is skipped.

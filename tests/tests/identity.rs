@@ -108,7 +108,12 @@ async fn the_first_start_link_signs_the_admin_in_once_with_an_http_only_cookie()
     assert_eq!(again, 401);
     assert_eq!(err["error"]["code"], "UNAUTHENTICATED");
 
-    // Signing out ends the session for good.
+    // Signing out ends the session for good, and its open subscriptions.
+    let mut socket = Subscription::from_socket(
+        Subscription::init(&app.ws_url(), None, Some(&cookie))
+            .await
+            .expect("the cookie authenticates the socket"),
+    );
     let out = app
         .http
         .post(app.url("/auth/signout"))
@@ -120,6 +125,24 @@ async fn the_first_start_link_signs_the_admin_in_once_with_an_http_only_cookie()
     let cleared = out.headers().get("set-cookie").unwrap().to_str().unwrap();
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     assert!(gql_with_cookie(&app, &cookie, VIEWER).await["data"]["viewer"].is_null());
+    let closed = socket.closed(Duration::from_secs(10)).await;
+    assert_eq!(
+        closed.map(|c| c.0),
+        Some(4403),
+        "the signed-out session's socket is closed"
+    );
+    let conn = app.db.connect().await;
+    let ended = conn
+        .query_one_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT COUNT(*) FROM events WHERE kind = 'session.ended' AND actor = 'admin'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(ended, 1, "the sign-out is in the audit trail");
     app.stop().await;
 }
 

@@ -14,15 +14,20 @@ use chrono::{DateTime, Duration as TimeDelta, Utc};
 use entity::{api_token, session, sign_in_code};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    sea_query::Expr,
+    TransactionTrait, sea_query::Expr,
 };
+use serde_json::json;
 use uuid::Uuid;
 
 use super::Stamp;
+use super::events::{self, NewEvent, Signal};
 use super::identity::{self, principal_for_user};
 use super::principal::{Credential, Principal};
 use super::secrets;
 use crate::error::{AppError, AppResult};
+
+/// The event a sign-out records.
+pub const SESSION_ENDED: &str = "session.ended";
 
 /// How long a sign-in link works.
 pub const CODE_TTL: TimeDelta = TimeDelta::hours(24);
@@ -222,14 +227,49 @@ async fn principal_for_session(
     }))
 }
 
-/// Ends a session (sign-out). Unknown cookies are ignored: signing out
-/// twice is not an error.
-pub async fn revoke(db: &DatabaseConnection, cookie: &str, now: DateTime<Utc>) -> AppResult<()> {
-    session::Entity::update_many()
+/// Ends a session (sign-out), with a `session.ended` event so the
+/// session's open subscriptions close at once, in every process. Unknown
+/// or already ended cookies are ignored: signing out twice is not an error.
+pub async fn end(
+    db: &DatabaseConnection,
+    cookie: &str,
+    origin: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Option<Signal>> {
+    let txn = db.begin().await?;
+    let ended = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(now))
         .filter(session::Column::TokenHash.eq(secrets::hash(cookie)))
         .filter(session::Column::RevokedAt.is_null())
-        .exec(db)
+        .exec_with_returning(&txn)
         .await?;
-    Ok(())
+    let Some(s) = ended.into_iter().next() else {
+        txn.rollback().await?;
+        return Ok(None);
+    };
+    let actor = match s.user_id {
+        Some(uid) => identity::get_user(&txn, uid)
+            .await?
+            .map(|u| (u.name, Some(u.role))),
+        None => None,
+    };
+    let (actor, actor_role) = actor.unwrap_or_else(|| ("anonymous".into(), None));
+    let stamp = Stamp {
+        actor,
+        actor_role,
+        now,
+        origin: origin.to_string(),
+    };
+    let signal = events::append(
+        &txn,
+        &stamp,
+        NewEvent {
+            kind: SESSION_ENDED,
+            payload: json!({ "session_id": s.id }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Some(signal))
 }

@@ -159,10 +159,11 @@ pub async fn sign_in(State(s): State<HttpState>, body: axum::body::Bytes) -> Res
 
 /// `POST /auth/signout`: ends the session and clears the cookie.
 pub async fn sign_out(State(s): State<HttpState>, headers: HeaderMap) -> Response {
-    if let Some(cookie) = session_cookie(&headers)
-        && let Err(e) = sessions::revoke(&s.app.db, cookie, s.app.clock.now()).await
-    {
-        return internal(e);
+    if let Some(cookie) = session_cookie(&headers) {
+        match sessions::end(&s.app.db, cookie, &s.app.origin, s.app.clock.now()).await {
+            Ok(signal) => s.app.hub.publish(signal),
+            Err(e) => return internal(e),
+        }
     }
     (
         StatusCode::NO_CONTENT,

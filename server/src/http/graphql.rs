@@ -7,9 +7,9 @@
 //! WebSocket authenticates once, in `connection_init` (payload key
 //! `authorization: "Bearer …"`, or the session cookie of the upgrade), and
 //! a missing or bad credential closes it with 4403. While it is open, its
-//! credential is re-checked whenever a token is revoked or a user disabled
-//! (in any process: the events travel by NOTIFY) and every few seconds
-//! (sign-outs, expiry); once it no longer holds, the socket closes with 4403.
+//! credential is re-checked whenever a token is revoked, a user disabled or
+//! a session ended (in any process: the events travel by NOTIFY), and every
+//! 15 seconds (expiry); once it no longer holds, the socket closes with 4403.
 
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql::parser::types::OperationType;
@@ -29,13 +29,15 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::HttpState;
 use crate::domain::principal::{Permission, Principal};
-use crate::domain::{credentials, identity};
+use crate::domain::{credentials, identity, sessions};
 use crate::engine::signals::Notice;
 use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 
-/// How often an open WebSocket re-checks its credential without a hint.
-const RECHECK_EVERY: Duration = Duration::from_secs(3);
+/// How often an open WebSocket re-checks its credential without a hint
+/// (expiry; a missed notification). Revocations, disabled users and
+/// sign-outs are events and close connections at once.
+const RECHECK_EVERY: Duration = Duration::from_secs(15);
 /// The close code graphql-ws names for a refused connection.
 const CLOSE_FORBIDDEN: u16 = 4403;
 /// Marks our refusals among async-graphql's close reasons (see `close_code`).
@@ -285,7 +287,11 @@ async fn until_revoked(app: &AppState, authed: &Mutex<Option<Principal>>) {
 }
 
 /// Events after which open connections re-check their credentials.
-const REVOKING: &[&str] = &[identity::kind::TOKEN_REVOKED, identity::kind::USER_DISABLED];
+const REVOKING: &[&str] = &[
+    identity::kind::TOKEN_REVOKED,
+    identity::kind::USER_DISABLED,
+    sessions::SESSION_ENDED,
+];
 
 /// True when the operation that would run is not a query. A document that
 /// does not parse is left to the executor, which reports it properly.
