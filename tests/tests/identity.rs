@@ -799,3 +799,33 @@ async fn secrets_never_reach_the_log_and_the_database_keeps_only_hashes() {
         assert!(!dump.contains(secret.as_str()));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ends_fourteen_days_after_sign_in_however_much_it_is_used() {
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        |_| {},
+        Overrides {
+            clock: Some(clock.clone()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (_, token) = app.user_with_token("ana", "VIEWER").await;
+    let (_, set_cookie, _) = sign_in(&app, json!({ "token": token })).await;
+    let set_cookie = set_cookie.unwrap();
+    assert!(
+        set_cookie.contains(&format!("Max-Age={}", 14 * 24 * 3600)),
+        "{set_cookie}"
+    );
+    let cookie = cookie_pair(&set_cookie);
+    for _ in 0..13 {
+        clock.advance(chrono::TimeDelta::days(1));
+        let me = gql_with_cookie(&app, &cookie, VIEWER).await;
+        assert_eq!(me["data"]["viewer"]["name"], "ana", "used every day");
+    }
+    clock.advance(chrono::TimeDelta::days(1) + chrono::TimeDelta::seconds(1));
+    assert!(gql_with_cookie(&app, &cookie, VIEWER).await["data"]["viewer"].is_null());
+    app.stop().await;
+}

@@ -31,8 +31,8 @@ pub const SESSION_ENDED: &str = "session.ended";
 
 /// How long a sign-in link works.
 pub const CODE_TTL: TimeDelta = TimeDelta::hours(24);
-/// A session's idle lifetime: every use moves its expiry this far ahead
-/// (written at most once a minute).
+/// A session's lifetime from sign-in (the cookie's `Max-Age` says the
+/// same, so browser and server agree on when it ends).
 pub const SESSION_TTL: TimeDelta = TimeDelta::days(14);
 
 /// A new sign-in code for `user_id`: the code (shown once) and its expiry.
@@ -179,10 +179,10 @@ pub async fn authenticate(
     let principal = principal_for_session(db, &s, now)
         .await?
         .ok_or_else(refused)?;
+    // When it was last used, for admins; written at most once a minute.
     if (now - s.last_seen_at).num_seconds() >= 60 {
         session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, Expr::value(now))
-            .col_expr(session::Column::ExpiresAt, Expr::value(now + SESSION_TTL))
             .filter(session::Column::Id.eq(s.id))
             .exec(db)
             .await?;
