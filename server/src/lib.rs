@@ -9,6 +9,7 @@
 //! [`graphql`] and [`http`] are thin layers over the domain, [`app`] wires it.
 
 pub mod app;
+pub mod canonical_json;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -41,39 +41,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// every level, no whitespace. PostgreSQL's `jsonb` reorders keys, so the
 /// hash must not depend on the order a backend returns them in.
 pub fn content_sha256(content: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(content, &mut out);
-    sha256_hex(out.as_bytes())
-}
-
-fn write_canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_canonical(&map[k], out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
+    sha256_hex(crate::canonical_json::to_string(content).as_bytes())
 }
 
 #[cfg(test)]
@@ -108,8 +76,9 @@ mod tests {
             content_sha256(&a),
             content_sha256(&json!({"b": 2, "a": {}}))
         );
-        let mut canon = String::new();
-        write_canonical(&b, &mut canon);
-        assert_eq!(canon, r#"{"a":{"x":"t","y":[1,2]},"b":1}"#);
+        assert_eq!(
+            content_sha256(&b),
+            sha256_hex(br#"{"a":{"x":"t","y":[1,2]},"b":1}"#)
+        );
     }
 }

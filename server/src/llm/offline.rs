@@ -152,7 +152,7 @@ fn request_hash(request: &ChatRequest, model: &str) -> u64 {
         Some(schema) => {
             h.bytes(&[1]);
             let mut canonical = String::new();
-            canonical_json(schema, &mut canonical);
+            crate::canonical_json::write(schema, &mut canonical);
             h.field(canonical.as_bytes());
         }
         None => h.bytes(&[0]),
@@ -165,41 +165,6 @@ fn request_hash(request: &ChatRequest, model: &str) -> u64 {
         None => h.bytes(&[0]),
     }
     h.0
-}
-
-/// JSON text with object keys sorted, so the hash does not depend on whether
-/// `serde_json` keeps insertion order.
-fn canonical_json(value: &serde_json::Value, out: &mut String) {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                if let Some(v) = map.get(k) {
-                    canonical_json(v, out);
-                }
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, v) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical_json(v, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -547,15 +512,5 @@ mod tests {
                 assert_eq!(model.complete(&req).await.unwrap().content, r.content);
             }
         }
-    }
-
-    #[test]
-    fn canonical_json_sorts_keys() {
-        let mut a = String::new();
-        canonical_json(
-            &json!({"b": 1, "a": [true, null, {"d": "x", "c": 2.5}]}),
-            &mut a,
-        );
-        assert_eq!(a, r#"{"a":[true,null,{"c":2.5,"d":"x"}],"b":1}"#);
     }
 }
