@@ -7,15 +7,25 @@ import type { AnyVariables, CombinedError } from '@urql/core';
 import { useEffect, useRef, useState } from 'react';
 import { useClient } from 'urql';
 
+/**
+ * How long after subscribing `catchUp` runs. The server starts a
+ * subscription when its `subscribe` message arrives, not when the page read
+ * its data: an event committed in between is not pushed. One re-read after
+ * the subscription is surely registered closes that window.
+ */
+export const CATCH_UP_MS = 500;
+
 export function useLiveEvents<Data, Vars extends AnyVariables>(
   query: TypedDocumentNode<Data, Vars>,
   variables: Vars,
   onData: (data: Data) => void,
-  options: { pause?: boolean } = {},
+  options: { pause?: boolean; catchUp?: () => void } = {},
 ): { error: CombinedError | undefined } {
   const client = useClient();
   const callback = useRef(onData);
   callback.current = onData;
+  const catchUp = useRef(options.catchUp);
+  catchUp.current = options.catchUp;
   const [error, setError] = useState<CombinedError | undefined>(undefined);
   const key = JSON.stringify(variables);
   const pause = options.pause ?? false;
@@ -28,7 +38,11 @@ export function useLiveEvents<Data, Vars extends AnyVariables>(
       else setError(undefined);
       if (result.data) callback.current(result.data);
     });
-    return unsubscribe;
+    const timer = setTimeout(() => catchUp.current?.(), CATCH_UP_MS);
+    return () => {
+      clearTimeout(timer);
+      unsubscribe();
+    };
   }, [client, query, key, pause]);
 
   return { error };

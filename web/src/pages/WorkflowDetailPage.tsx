@@ -185,7 +185,7 @@ export function WorkflowDetailPage() {
   // Several events in a burst cause one read.
   const soon = useDebounced(reload, 150);
   const chainId = workflow?.chainId ?? '';
-  useLiveEvents(DetailChainEvents, { chainId }, soon, { pause: !workflow });
+  useLiveEvents(DetailChainEvents, { chainId }, soon, { pause: !workflow, catchUp: soon });
   const onApproval = useCallback(
     (d: DetailApprovalEventsSubscription) => {
       if (d.approvalEvents.approval.chainId === chainId) soon();
