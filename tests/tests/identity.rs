@@ -829,3 +829,177 @@ async fn a_session_ends_fourteen_days_after_sign_in_however_much_it_is_used() {
     assert!(gql_with_cookie(&app, &cookie, VIEWER).await["data"]["viewer"].is_null());
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_sites_page_cannot_use_the_session_cookie() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (_, token) = app.user_with_token("ana", "ADMIN").await;
+    let (_, set_cookie, _) = sign_in(&app, json!({ "token": token })).await;
+    let cookie = cookie_pair(&set_cookie.unwrap());
+    let create = |name: &str| {
+        json!({ "query": format!("mutation {{ createUser(input: {{name: \"{name}\", role: ADMIN}}) {{ user {{ id }} }} }}") })
+            .to_string()
+    };
+    let post = |content_type: &'static str, origin: Option<&'static str>, body: String| {
+        let mut req = app
+            .http
+            .post(app.url("/graphql"))
+            .header("cookie", &cookie)
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send()
+    };
+    // A form or text/plain POST needs no CORS preflight: refused.
+    let plain = post("text/plain", None, create("csrf1")).await.unwrap();
+    assert_eq!(plain.status().as_u16(), 415);
+    let form = post("application/x-www-form-urlencoded", None, create("csrf2"))
+        .await
+        .unwrap();
+    assert_eq!(form.status().as_u16(), 415);
+    // JSON from another origin: refused.
+    let evil = post(
+        "application/json",
+        Some("http://evil.example"),
+        create("csrf3"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(evil.status().as_u16(), 403);
+    let body: Value = evil.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "FORBIDDEN");
+    // From Baton's own page it works.
+    let own = format!("http://{}", app.address);
+    let ok = app
+        .http
+        .post(app.url("/graphql"))
+        .header("cookie", &cookie)
+        .header("origin", own.as_str())
+        .json(&serde_json::from_str::<Value>(&create("fine")).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert!(ok.get("errors").is_none(), "{ok}");
+    let users = app.gql_ok("{ users { name } }", json!({})).await;
+    let names: Vec<&str> = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"fine") && !names.iter().any(|n| n.starts_with("csrf")),
+        "{names:?}"
+    );
+
+    // A bearer token is not sent by browsers on their own: no such check.
+    let bearer = app
+        .http
+        .post(app.url("/graphql"))
+        .bearer_auth(&token)
+        .header("origin", "http://elsewhere.example")
+        .json(&json!({ "query": VIEWER }))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(bearer["data"]["viewer"]["name"], "ana");
+
+    // Nor can another site sign a browser in, or open a socket with its cookie.
+    let forged = app
+        .http
+        .post(app.url("/auth/session"))
+        .header("content-type", "text/plain")
+        .body(json!({ "token": token }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 415);
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+            app.ws_url(),
+        )
+        .unwrap();
+    let h = request.headers_mut();
+    h.insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    h.insert("Cookie", cookie.parse().unwrap());
+    h.insert("Origin", "http://evil.example".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    use futures_util::{SinkExt, StreamExt};
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            json!({ "type": "connection_init", "payload": {} })
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(5), socket.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    match answer {
+        tokio_tungstenite::tungstenite::Message::Close(Some(frame)) => {
+            assert_eq!(u16::from(frame.code), 4403)
+        }
+        other => panic!("expected a 4403 close, got {other:?}"),
+    }
+    // And nobody may frame the app.
+    let page = app.http.get(app.url("/")).send().await.unwrap();
+    assert_eq!(page.headers().get("x-frame-options").unwrap(), "DENY");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_links_and_sessions_are_in_the_audit_trail() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let created = app
+        .gql_ok(
+            "mutation { createUser(input: {name: \"ana\", role: REVIEWER}) { user { id } signInLink { url } } }",
+            json!({}),
+        )
+        .await;
+    let link = created["createUser"]["signInLink"]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _, _) = sign_in(&app, json!({ "code": code_of(&link) })).await;
+    assert_eq!(status, 200);
+    let conn = app.db.connect().await;
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT kind, actor FROM events WHERE kind IN ('signin_link.created', 'session.started') ORDER BY id",
+        ))
+        .await
+        .unwrap();
+    let seen: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get::<String>("", "kind").unwrap(),
+                r.try_get::<String>("", "actor").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("signin_link.created".to_string(), "admin".to_string()),
+            ("session.started".to_string(), "ana".to_string()),
+        ],
+        "who made the link, and who used it"
+    );
+    app.stop().await;
+}

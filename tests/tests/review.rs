@@ -685,3 +685,88 @@ both_backends! {
         app.stop().await;
     }
 }
+
+both_backends! {
+    async fn revision_rounds_keep_the_policy_set_for_the_chains_first_type(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        app.set_policy("generate_draft", json!({ "requiredApprovals": 2, "preventSelfReview": true })).await;
+        let (_, ana) = app.user_with_token("ana", "REVIEWER").await;
+        let (_, bo) = app.user_with_token("bo", "REVIEWER").await;
+        let first = draft_approval(&app, &ana).await;
+        let rejected = app
+            .gql_as(
+                Some(&bo),
+                "mutation($id: ID!) { reject(id: $id, version: 1, feedback: \"Slower, please.\") { nextWorkflow { id } } }",
+                json!({ "id": first }),
+            )
+            .await;
+        let next = rejected["data"]["reject"]["nextWorkflow"]["id"].as_str().unwrap().to_string();
+        let revised = app.wait_for_status(&next, &["COMPLETED"], T).await;
+        let second = revised["approval"]["id"].as_str().unwrap().to_string();
+        let a = approval(&app, &second).await;
+        assert_eq!(a["policy"]["requiredApprovals"], 2, "the revision is held to the draft's rules: {a:#}");
+        assert_eq!(a["policy"]["preventSelfReview"], true);
+        let policy = app
+            .gql_ok("query($id: ID!) { approval(id: $id) { policy { workflowType } } }", json!({ "id": second }))
+            .await;
+        assert_eq!(policy["approval"]["policy"]["workflowType"], "generate_draft");
+        let own = app.approve_as(&ana, &second, a["artifactVersion"].as_i64().unwrap(), None, None).await;
+        assert_eq!(gql_error_code(&own), "FORBIDDEN", "ana started the chain: {own:#}");
+        app.stop().await;
+    }
+}
+
+both_backends! {
+    async fn a_service_token_votes_only_where_the_policy_names_it(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let ci = app
+            .gql_ok(
+                "mutation { createToken(input: {name: \"ci\", role: REVIEWER, serviceName: \"ci\"}) { secret } }",
+                json!({}),
+            )
+            .await["createToken"]["secret"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let id = draft_approval(&app, &app.admin_token).await;
+        let refused = app.approve_as(&ci, &id, 1, None, None).await;
+        assert_eq!(gql_error_code(&refused), "FORBIDDEN");
+        assert!(refused["errors"][0]["message"].as_str().unwrap().contains("service token"), "{refused}");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM votes").await, 0);
+
+        app.set_policy("generate_draft", json!({ "allowedUsers": ["service:ci"] })).await;
+        let named = draft_approval(&app, &app.admin_token).await;
+        let ok = app.approve_as(&ci, &named, 1, None, None).await;
+        assert_eq!(ok["data"]["approve"]["approval"]["decidedBy"], "service:ci", "{ok:#}");
+        app.stop().await;
+    }
+}
+
+both_backends! {
+    async fn revisions_and_deployments_start_only_from_decisions_unless_an_admin_starts_them(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let (_, sam) = app.user_with_token("sam", "SUBMITTER").await;
+        let (_, ana) = app.user_with_token("ana", "REVIEWER").await;
+        let id = draft_approval(&app, &sam).await;
+        let a = approval(&app, &id).await;
+        // A submitter cannot claim an approval nobody gave.
+        let forged = app
+            .gql_as(
+                Some(&sam),
+                "mutation($i: JSON!) { runWorkflow(input: {type: \"apply_feedback\", input: $i}) { workflow { id } } }",
+                json!({ "i": { "artifact_id": a["artifact"]["id"], "decision": "approved", "approval_id": id } }),
+            )
+            .await;
+        assert_eq!(gql_error_code(&forged), "FORBIDDEN", "{forged}");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM workflows WHERE type = 'apply_feedback'").await, 0);
+
+        // The revision ana's approval starts is not hers to cancel or retry.
+        let decided = app.approve_as(&ana, &id, 1, Some("More light."), None).await;
+        let next = decided["data"]["approve"]["nextWorkflow"]["id"].as_str().unwrap().to_string();
+        let cancel = app
+            .gql_as(Some(&ana), "mutation($id: ID!) { cancelWorkflow(id: $id) { status } }", json!({ "id": next }))
+            .await;
+        assert_eq!(gql_error_code(&cancel), "FORBIDDEN", "{cancel}");
+        app.stop().await;
+    }
+}

@@ -55,18 +55,28 @@ pub async fn insert(
     artifact: Option<&entity::artifact::Model>,
     req: ApprovalRequest,
 ) -> Result<(approval::Model, Signal), DbErr> {
-    let policy = policies::effective(conn, &wf.workflow_type)
-        .await
-        .map_err(|e| DbErr::Custom(format!("reading the approval policy: {e:?}")))?
-        .policy;
-    let started_by = if wf.chain_id == wf.id {
-        wf.created_by.clone()
+    let root = if wf.chain_id == wf.id {
+        None
     } else {
-        match workflow::Entity::find_by_id(wf.chain_id).one(conn).await? {
-            Some(root) => root.created_by,
-            None => wf.created_by.clone(),
-        }
+        workflow::Entity::find_by_id(wf.chain_id).one(conn).await?
     };
+    let started_by = root
+        .as_ref()
+        .map_or_else(|| wf.created_by.clone(), |r| r.created_by.clone());
+    // The type's own policy; else the policy of the type that started the
+    // chain, so a draft's revision rounds keep the rules set for drafts.
+    let own = effective_policy(conn, &wf.workflow_type).await?;
+    let stored = match (&own.updated, &root) {
+        (None, Some(r)) if r.workflow_type != wf.workflow_type => {
+            effective_policy(conn, &r.workflow_type).await?
+        }
+        _ => own,
+    };
+    let policy = stored.policy;
+    let mut policy_json = policy.to_json();
+    if let Value::Object(m) = &mut policy_json {
+        m.insert("workflow_type".into(), json!(stored.workflow_type));
+    }
     let artifact_data = req
         .artifact_data
         .or_else(|| artifact.map(|a| a.content.clone()))
@@ -108,7 +118,7 @@ pub async fn insert(
         next_workflow_id: Set(None),
         created_at: Set(stamp.now),
         artifact_version: Set(artifact.map_or(0, |a| a.version)),
-        policy: Set(Some(policy.to_json())),
+        policy: Set(Some(policy_json.clone())),
         started_by: Set(started_by),
         artifact_bindings: Set(bindings),
     }
@@ -128,13 +138,22 @@ pub async fn insert(
                 "artifact_id": model.artifact_id,
                 "artifact_version": model.artifact_version,
                 "score": model.score,
-                "policy": policy.to_json(),
+                "policy": policy_json,
                 "expires_at": model.expires_at,
             }),
         },
     )
     .await?;
     Ok((model, signal))
+}
+
+async fn effective_policy(
+    conn: &impl ConnectionTrait,
+    workflow_type: &str,
+) -> Result<policies::StoredPolicy, DbErr> {
+    policies::effective(conn, workflow_type)
+        .await
+        .map_err(|e| DbErr::Custom(format!("reading the approval policy: {e:?}")))
 }
 
 /// A reviewer's answer.

@@ -45,13 +45,16 @@ fn check_name(field: &str, name: &str) -> AppResult<()> {
         && name.len() <= 64
         && name
             .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
+            // ASCII only: no look-alike names in votes and the audit trail.
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | '+'));
     if ok {
         Ok(())
     } else {
         Err(AppError::bad_input(
             field,
-            format!("{field} must be 1 to 64 letters, digits, '-', '_', '.' or '@' (got '{name}')"),
+            format!(
+                "{field} must be 1 to 64 ASCII letters, digits, '-', '_', '.', '@' or '+' (got '{name}')"
+            ),
         ))
     }
 }

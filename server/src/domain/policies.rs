@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::Stamp;
 use super::events::{self, NewEvent, Signal};
-use super::principal::{Principal, Role, parse_role, role_word};
+use super::principal::{Principal, PrincipalKind, Role, parse_role, role_word};
 use crate::engine::registry::Registry;
 use crate::error::{AppError, AppResult};
 
@@ -91,11 +91,31 @@ impl Policy {
             .collect()
     }
 
-    /// Reads a stored policy; a row that does not parse (hand-edited) falls
-    /// back to the default rather than locking every reviewer out.
+    /// Reads a stored policy. `None` (approvals from before policies
+    /// existed) is the default; a value that does not parse (a hand-edited
+    /// row) fails closed: only admins may decide until one sets a policy.
     pub fn from_json(v: Option<&serde_json::Value>) -> Policy {
-        v.and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default()
+        match v {
+            None => Policy::default(),
+            Some(v) => serde_json::from_value(v.clone()).unwrap_or_else(|_| Policy::locked()),
+        }
+    }
+
+    /// What an unreadable policy becomes.
+    pub fn locked() -> Policy {
+        Policy {
+            allowed_roles: vec!["admin".into()],
+            prevent_self_review: true,
+            ..Policy::default()
+        }
+    }
+
+    /// The workflow type whose policy this is, when it was copied onto an
+    /// approval (see `approvals::insert`).
+    pub fn source_type(v: Option<&serde_json::Value>) -> Option<String> {
+        v.and_then(|v| v.get("workflow_type"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
     }
 
     pub fn to_json(&self) -> serde_json::Value {
@@ -112,8 +132,16 @@ impl Policy {
                 role_word(role)
             ));
         }
-        let by_role = self.roles().contains(&role);
         let by_name = self.allowed_users.iter().any(|u| u == &principal.id);
+        // k of n counts people: a service token votes only where the
+        // policy names it.
+        if principal.kind == PrincipalKind::Service && !by_name {
+            return Some(format!(
+                "a service token votes only where the approval policy names it (allowedUsers: \"{}\")",
+                principal.id
+            ));
+        }
+        let by_role = self.roles().contains(&role);
         if !by_role && !by_name {
             return Some(format!(
                 "the approval policy lets only {} decide",
@@ -279,16 +307,22 @@ pub async fn set(
         let mut names = Vec::new();
         for (i, name) in users.iter().enumerate() {
             let name = name.trim();
-            let u = super::identity::user_by_name(&txn, name)
-                .await
-                .map_err(|_| {
-                    AppError::bad_input(
-                        format!("input.allowedUsers[{i}]"),
-                        format!("no user named '{name}'"),
-                    )
-                })?;
-            if !names.contains(&u.name) {
-                names.push(u.name);
+            let field = format!("input.allowedUsers[{i}]");
+            let known = match name.strip_prefix("service:") {
+                // Service tokens have no user row; the name is what their
+                // votes record.
+                Some(service) if !service.is_empty() => name.to_string(),
+                _ => {
+                    super::identity::user_by_name(&txn, name)
+                        .await
+                        .map_err(|_| {
+                            AppError::bad_input(&field, format!("no user named '{name}'"))
+                        })?
+                        .name
+                }
+            };
+            if !names.contains(&known) {
+                names.push(known);
             }
         }
         p.allowed_users = names;
@@ -407,15 +441,33 @@ pub async fn set(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::principal::{Credential, PrincipalKind};
+    use crate::domain::principal::Credential;
 
     fn person(name: &str, role: Role) -> Principal {
         Principal {
             id: name.into(),
             role: Some(role),
-            kind: PrincipalKind::Service,
+            kind: PrincipalKind::User {
+                user_id: uuid::Uuid::nil(),
+            },
             credential: Credential::None,
         }
+    }
+
+    #[test]
+    fn service_tokens_vote_only_where_the_policy_names_them() {
+        let ci = Principal {
+            id: "service:ci".into(),
+            kind: PrincipalKind::Service,
+            ..person("x", Role::Reviewer)
+        };
+        let why = Policy::default().refusal(&ci, "x").unwrap_or_default();
+        assert!(why.contains("service token"), "{why}");
+        let named = Policy {
+            allowed_users: vec!["service:ci".into()],
+            ..Policy::default()
+        };
+        assert_eq!(named.refusal(&ci, "x"), None);
     }
 
     #[test]
@@ -447,11 +499,12 @@ mod tests {
     }
 
     #[test]
-    fn a_hand_edited_row_that_does_not_parse_falls_back_to_the_default() {
-        assert_eq!(
-            Policy::from_json(Some(&json!({"nonsense": 1}))),
-            Policy::default()
-        );
+    fn a_hand_edited_row_that_does_not_parse_fails_closed() {
+        let p = Policy::from_json(Some(&json!({"nonsense": 1})));
+        assert_eq!(p, Policy::locked());
+        assert!(p.refusal(&person("ana", Role::Reviewer), "x").is_some());
+        assert_eq!(p.refusal(&person("root", Role::Admin), "x"), None);
+        assert_eq!(Policy::from_json(None), Policy::default());
         let p = Policy {
             required_approvals: 3,
             ..Policy::default()

@@ -26,7 +26,9 @@ use super::principal::{Credential, Principal};
 use super::secrets;
 use crate::error::{AppError, AppResult};
 
-/// The event a sign-out records.
+/// The events sign-in links and sessions record.
+pub const SIGN_IN_LINK_CREATED: &str = "signin_link.created";
+pub const SESSION_STARTED: &str = "session.started";
 pub const SESSION_ENDED: &str = "session.ended";
 
 /// How long a sign-in link works.
@@ -61,6 +63,17 @@ pub async fn issue_code(
     }
     .insert(db)
     .await?;
+    // Who handed out a way in, for whom: a link acts as its user.
+    events::append(
+        db,
+        stamp,
+        NewEvent {
+            kind: SIGN_IN_LINK_CREATED,
+            payload: json!({ "user_id": user.id, "name": user.name, "expires_at": expires_at }),
+            ..Default::default()
+        },
+    )
+    .await?;
     Ok((code, expires_at))
 }
 
@@ -85,6 +98,7 @@ pub struct NewSession {
 pub async fn exchange_code(
     db: &DatabaseConnection,
     code: &str,
+    origin: &str,
     now: DateTime<Utc>,
 ) -> AppResult<NewSession> {
     let refused = || {
@@ -109,7 +123,7 @@ pub async fn exchange_code(
     };
     let user = identity::find_user(db, row.user_id).await?;
     let principal = principal_for_user(&user, Credential::None).ok_or_else(refused)?;
-    start(db, Some(user.id), None, principal, now).await
+    start(db, Some(user.id), None, principal, "link", origin, now).await
 }
 
 /// Turns a pasted API token into a session that acts as the token (and
@@ -117,13 +131,15 @@ pub async fn exchange_code(
 pub async fn exchange_token(
     db: &DatabaseConnection,
     token: &str,
+    origin: &str,
     now: DateTime<Utc>,
 ) -> AppResult<NewSession> {
     let principal = identity::authenticate_token(db, token, now).await?;
     let Credential::Token { id, .. } = principal.credential else {
         return Err(AppError::Unauthenticated("not an API token".into()));
     };
-    start(db, None, Some(id), principal, now).await
+    let user_id = principal.user_id();
+    start(db, user_id, Some(id), principal, "token", origin, now).await
 }
 
 async fn start(
@@ -131,6 +147,8 @@ async fn start(
     user_id: Option<Uuid>,
     api_token_id: Option<Uuid>,
     principal: Principal,
+    method: &str,
+    origin: &str,
     now: DateTime<Utc>,
 ) -> AppResult<NewSession> {
     let cookie = new_secret("")?;
@@ -147,6 +165,22 @@ async fn start(
         revoked_at: Set(None),
     }
     .insert(db)
+    .await?;
+    let stamp = Stamp {
+        actor: principal.id.clone(),
+        actor_role: principal.role,
+        now,
+        origin: origin.to_string(),
+    };
+    events::append(
+        db,
+        &stamp,
+        NewEvent {
+            kind: SESSION_STARTED,
+            payload: json!({ "session_id": id, "method": method, "api_token_id": api_token_id }),
+            ..Default::default()
+        },
+    )
     .await?;
     let principal = Principal {
         credential: Credential::Session { id },
@@ -247,11 +281,18 @@ pub async fn end(
         txn.rollback().await?;
         return Ok(None);
     };
-    let actor = match s.user_id {
-        Some(uid) => identity::get_user(&txn, uid)
+    let actor = match (s.user_id, s.api_token_id) {
+        (Some(uid), _) => identity::get_user(&txn, uid)
             .await?
             .map(|u| (u.name, Some(u.role))),
-        None => None,
+        (None, Some(tid)) => api_token::Entity::find_by_id(tid)
+            .one(&txn)
+            .await?
+            .map(|t| {
+                let service = t.service_name.unwrap_or_else(|| "unknown".into());
+                (format!("service:{service}"), Some(t.role))
+            }),
+        (None, None) => None,
     };
     let (actor, actor_role) = actor.unwrap_or_else(|| ("anonymous".into(), None));
     let stamp = Stamp {

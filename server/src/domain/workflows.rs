@@ -295,11 +295,12 @@ pub async fn triggered_by(
 /// `running`), so nothing it produces after this is stored.
 pub async fn cancel(
     db: &DatabaseConnection,
+    registry: &Registry,
     stamp: &Stamp,
     principal: &Principal,
     id: Uuid,
 ) -> AppResult<(workflow::Model, Vec<Signal>)> {
-    may_change(db, principal, id, "cancel").await?;
+    may_change(db, registry, principal, id, "cancel").await?;
     let txn = db.begin().await?;
     let res = workflow::Entity::update_many()
         .col_expr(
@@ -353,11 +354,12 @@ pub async fn cancel(
 /// budget. Its input, chain and lineage stay as they were.
 pub async fn retry(
     db: &DatabaseConnection,
+    registry: &Registry,
     stamp: &Stamp,
     principal: &Principal,
     id: Uuid,
 ) -> AppResult<(workflow::Model, Vec<Signal>)> {
-    may_change(db, principal, id, "retry").await?;
+    may_change(db, registry, principal, id, "retry").await?;
     let txn = db.begin().await?;
     let res = workflow::Entity::update_many()
         .col_expr(
@@ -406,9 +408,12 @@ pub async fn retry(
 }
 
 /// Submitters and reviewers may cancel or retry the workflows they
-/// started; admins any.
+/// started; admins any. Types only admins may start (a deployment, a
+/// revision) only admins may cancel or retry, whoever's decision started
+/// them.
 async fn may_change(
     db: &DatabaseConnection,
+    registry: &Registry,
     principal: &Principal,
     id: Uuid,
     verb: &str,
@@ -418,6 +423,15 @@ async fn may_change(
         return Ok(());
     }
     let w = find(db, id).await?;
+    if registry
+        .get(&w.workflow_type)
+        .is_some_and(|t| t.admin_only())
+    {
+        return Err(AppError::Forbidden(format!(
+            "only admins may {verb} {} workflows",
+            w.workflow_type
+        )));
+    }
     if w.created_by != principal.id {
         return Err(AppError::Forbidden(format!(
             "workflow {id} was started by {}; only they or an admin may {verb} it",

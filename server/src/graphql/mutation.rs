@@ -180,8 +180,14 @@ impl MutationRoot {
         let principal = require(ctx, Permission::Submit)?;
         let state = state(ctx);
         let id = parse_id("id", &id)?;
-        let (w, signals) =
-            workflows::cancel(&state.db, &state.stamp(&principal), &principal, id).await?;
+        let (w, signals) = workflows::cancel(
+            &state.db,
+            &state.registry,
+            &state.stamp(&principal),
+            &principal,
+            id,
+        )
+        .await?;
         state.hub.publish(signals);
         Ok(Workflow(w))
     }
@@ -192,8 +198,14 @@ impl MutationRoot {
         let principal = require(ctx, Permission::Submit)?;
         let state = state(ctx);
         let id = parse_id("id", &id)?;
-        let (w, signals) =
-            workflows::retry(&state.db, &state.stamp(&principal), &principal, id).await?;
+        let (w, signals) = workflows::retry(
+            &state.db,
+            &state.registry,
+            &state.stamp(&principal),
+            &principal,
+            id,
+        )
+        .await?;
         state.hub.publish(signals);
         Ok(Workflow(w))
     }

@@ -291,10 +291,19 @@ impl Approval {
             .map(|a| artifacts::sha256_of(&a)))
     }
     /// The approval policy in force when the approval was created.
+    /// (`workflowType` names the type whose policy it is: the approval's
+    /// own, or the chain's first type when its own has none.)
     async fn policy(&self, ctx: &Context<'_>) -> Result<ApprovalPolicy> {
-        let wf = workflows::find(&state(ctx).db, self.0.workflow_id).await?;
+        let source = match Policy::source_type(self.0.policy.as_ref()) {
+            Some(t) => t,
+            None => {
+                workflows::find(&state(ctx).db, self.0.workflow_id)
+                    .await?
+                    .workflow_type
+            }
+        };
         Ok(ApprovalPolicy::snapshot(
-            wf.workflow_type,
+            source,
             Policy::from_json(self.0.policy.as_ref()),
         ))
     }

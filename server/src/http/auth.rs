@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::HttpState;
-use crate::domain::principal::{Principal, role_word};
+use crate::domain::principal::{Credential, Principal, role_word};
 use crate::domain::{identity, sessions};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -55,7 +55,11 @@ pub async fn principal(
     if let Some(proxy) = &app.config.auth.proxy
         && let Some(value) = headers.get(proxy.header.as_str())
     {
-        let trusted = peer.is_some_and(|p| proxy.trusted.iter().any(|n| n.contains(&p.ip())));
+        // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`.
+        let trusted = peer.is_some_and(|p| {
+            let ip = p.ip().to_canonical();
+            proxy.trusted.iter().any(|n| n.contains(&ip))
+        });
         if trusted {
             let email = value.to_str().map_err(|_| {
                 AppError::Unauthenticated("the proxy's identity header is not text".into())
@@ -82,6 +86,67 @@ pub async fn principal(
     } else {
         Principal::unauthenticated()
     })
+}
+
+/// True when the principal was authenticated by something a browser sends
+/// on its own (the session cookie, or a proxy's own cookie behind the
+/// identity header): those requests must come from Baton's own pages.
+pub fn ambient(p: &Principal) -> bool {
+    matches!(p.credential, Credential::Session { .. } | Credential::Proxy)
+}
+
+/// Whether a browser request comes from Baton's own pages: its `Origin`
+/// names this server (the `Host` it was sent to, or the public URL), or,
+/// without `Origin`, `Sec-Fetch-Site` says same-origin. A request with
+/// neither is not from a browser page (curl, scripts) and passes.
+pub fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    match text(header::ORIGIN) {
+        Some(origin) => {
+            let origin = origin.trim_end_matches('/');
+            let host = origin.split_once("://").map_or(origin, |(_, h)| h);
+            origin.eq_ignore_ascii_case(public_url.trim_end_matches('/'))
+                || text(header::HOST).is_some_and(|h| h.eq_ignore_ascii_case(host))
+        }
+        None => match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+            Some(site) => matches!(site, "same-origin" | "none"),
+            None => true,
+        },
+    }
+}
+
+/// Whether the body is declared JSON: a cross-site form or `text/plain`
+/// POST (which needs no CORS preflight) is not.
+pub fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| {
+            let t = t.trim();
+            t.eq_ignore_ascii_case("application/json")
+                || t.eq_ignore_ascii_case("application/graphql-response+json")
+        })
+}
+
+/// Refuses a request that carries an ambient credential but could have
+/// been forged by another site; `None` lets it through.
+pub fn cross_site_refusal(headers: &HeaderMap, public_url: &str) -> Option<Response> {
+    if !same_origin(headers, public_url) {
+        return Some(problem(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "this request comes from another site's page; Baton's session works only from its own pages (use an API token elsewhere)",
+        ));
+    }
+    if !is_json(headers) {
+        return Some(problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_USER_INPUT",
+            "send the request as Content-Type: application/json",
+        ));
+    }
+    None
 }
 
 /// The value of the session cookie, if the request carries one.
@@ -114,7 +179,16 @@ pub struct SignIn {
 
 /// `POST /auth/session`: exchanges a sign-in code or an API token for a
 /// session cookie (`HttpOnly`, `SameSite=Strict`).
-pub async fn sign_in(State(s): State<HttpState>, body: axum::body::Bytes) -> Response {
+pub async fn sign_in(
+    State(s): State<HttpState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    // A forged sign-in would put a victim's browser in someone else's
+    // session (login CSRF).
+    if let Some(refused) = cross_site_refusal(&headers, &s.app.config.public_url()) {
+        return refused;
+    }
     let Ok(req) = serde_json::from_slice::<SignIn>(&body) else {
         return problem(
             StatusCode::BAD_REQUEST,
@@ -124,8 +198,12 @@ pub async fn sign_in(State(s): State<HttpState>, body: axum::body::Bytes) -> Res
     };
     let now = s.app.clock.now();
     let started = match (req.code.as_deref(), req.token.as_deref()) {
-        (Some(code), None) => sessions::exchange_code(&s.app.db, code.trim(), now).await,
-        (None, Some(token)) => sessions::exchange_token(&s.app.db, token.trim(), now).await,
+        (Some(code), None) => {
+            sessions::exchange_code(&s.app.db, code.trim(), &s.app.origin, now).await
+        }
+        (None, Some(token)) => {
+            sessions::exchange_token(&s.app.db, token.trim(), &s.app.origin, now).await
+        }
         _ => {
             return problem(
                 StatusCode::BAD_REQUEST,
@@ -159,6 +237,13 @@ pub async fn sign_in(State(s): State<HttpState>, body: axum::body::Bytes) -> Res
 
 /// `POST /auth/signout`: ends the session and clears the cookie.
 pub async fn sign_out(State(s): State<HttpState>, headers: HeaderMap) -> Response {
+    if !same_origin(&headers, &s.app.config.public_url()) {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "sign out from Baton's own pages",
+        );
+    }
     if let Some(cookie) = session_cookie(&headers) {
         match sessions::end(&s.app.db, cookie, &s.app.origin, s.app.clock.now()).await {
             Ok(signal) => s.app.hub.publish(signal),
@@ -188,7 +273,7 @@ fn no_store() -> HeaderValue {
     HeaderValue::from_static("no-store")
 }
 
-fn problem(status: StatusCode, code: &str, message: &str) -> Response {
+pub fn problem(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         Json(json!({ "error": { "code": code, "message": message } })),
@@ -211,6 +296,66 @@ fn internal(e: AppError) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn only_this_servers_own_pages_count_as_same_origin() {
+        let public = "https://baton.example.com";
+        let host = ("host", "127.0.0.1:8080");
+        assert!(same_origin(
+            &headers(&[host, ("origin", "http://127.0.0.1:8080")]),
+            public
+        ));
+        assert!(same_origin(
+            &headers(&[host, ("origin", "https://baton.example.com")]),
+            public
+        ));
+        assert!(!same_origin(
+            &headers(&[host, ("origin", "http://evil.example")]),
+            public
+        ));
+        assert!(!same_origin(
+            &headers(&[host, ("origin", "http://127.0.0.1:9999")]),
+            public
+        ));
+        assert!(!same_origin(
+            &headers(&[host, ("sec-fetch-site", "cross-site")]),
+            public
+        ));
+        assert!(!same_origin(
+            &headers(&[host, ("sec-fetch-site", "same-site")]),
+            public
+        ));
+        assert!(same_origin(
+            &headers(&[host, ("sec-fetch-site", "same-origin")]),
+            public
+        ));
+        assert!(
+            same_origin(&headers(&[host]), public),
+            "not a browser page: curl"
+        );
+    }
+
+    #[test]
+    fn only_json_bodies_count_as_json() {
+        assert!(is_json(&headers(&[(
+            "content-type",
+            "application/json; charset=utf-8"
+        )])));
+        assert!(!is_json(&headers(&[("content-type", "text/plain")])));
+        assert!(!is_json(&headers(&[(
+            "content-type",
+            "multipart/form-data; boundary=x"
+        )])));
+        assert!(!is_json(&headers(&[])));
+    }
 
     #[test]
     fn the_session_cookie_is_found_among_others() {

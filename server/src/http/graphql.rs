@@ -72,6 +72,14 @@ pub async fn post_handler(State(s): State<HttpState>, req: Request) -> Response 
         Ok(p) => p,
         Err(e) => return refuse(e),
     };
+    // A browser sends the cookie by itself: such requests must be JSON from
+    // Baton's own pages, or another site could post a form (CSRF).
+    if super::auth::ambient(&principal)
+        && let Some(refused) =
+            super::auth::cross_site_refusal(req.headers(), &s.app.config.public_url())
+    {
+        return refused;
+    }
     let gql = match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(
         req,
         &(),
@@ -117,7 +125,20 @@ pub async fn get_handler(State(s): State<HttpState>, req: Request) -> Response {
         // The upgrade's own credential (the browser's cookie); a token in
         // `connection_init` takes precedence.
         let peer = super::auth::peer(&parts.extensions);
-        let from_upgrade = super::auth::principal(&s.app, &parts.headers, peer).await;
+        let from_upgrade = super::auth::principal(&s.app, &parts.headers, peer)
+            .await
+            .map(|p| {
+                // Another site's page may open a socket to us with the
+                // browser's cookie (cross-site WebSocket hijacking): its
+                // cookie counts for nothing.
+                if super::auth::ambient(&p)
+                    && !super::auth::same_origin(&parts.headers, &s.app.config.public_url())
+                {
+                    Principal::unauthenticated()
+                } else {
+                    p
+                }
+            });
         let schema = s.schema.clone();
         let app = s.app.clone();
         return upgrade

@@ -50,8 +50,24 @@ pub fn router(app: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .fallback(get(spa::serve))
         .with_state(state)
+        .layer(axum::middleware::map_response(no_framing))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(cors)
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
+}
+
+/// No other site may frame Baton's pages: a framed review page could be
+/// clicked through (clickjacking an approval).
+async fn no_framing(mut res: axum::response::Response) -> axum::response::Response {
+    let h = res.headers_mut();
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    res
 }

@@ -50,6 +50,12 @@ impl Workflow for ApplyFeedback {
         true
     }
 
+    /// A revision starts from a decision, which carries the reviewer's
+    /// verdict; started by hand it could claim an approval nobody gave.
+    fn admin_only(&self) -> bool {
+        true
+    }
+
     fn artifact_edits(&self) -> Option<crate::engine::ArtifactEdits> {
         Some(super::generate_draft::draft_edits())
     }
