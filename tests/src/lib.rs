@@ -43,3 +43,8 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// Lower-case hex of `bytes` (digests in assertions).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -765,7 +765,7 @@ async fn secrets_never_reach_the_log_and_the_database_keeps_only_hashes() {
 
     // The database holds SHA-256 hashes, never the secrets.
     let conn = db.connect().await;
-    let hex = |s: &str| format!("{:x}", Sha256::digest(s.as_bytes()));
+    let hex = |s: &str| baton_e2e::hex(&Sha256::digest(s.as_bytes()));
     let stored: Vec<String> = conn
         .query_all_raw(Statement::from_string(
             conn.get_database_backend(),

@@ -324,7 +324,7 @@ both_backends! {
         // The hash is SHA-256 of the stored content's canonical JSON (sorted
         // keys, compact): recomputed here from what the API returns.
         let canonical = serde_json::to_string(&artifact["content"]).unwrap();
-        let expected = format!("{:x}", Sha256::digest(canonical.as_bytes()));
+        let expected = baton_e2e::hex(&Sha256::digest(canonical.as_bytes()));
         assert_eq!(input["artifact_sha256"], expected.as_str());
         assert_eq!(artifact["sha256"], expected.as_str());
 
