@@ -17,6 +17,7 @@ mod m20261127_000008_create_identity;
 mod m20261127_000009_create_policies_and_votes;
 mod m20261127_000010_version_artifacts;
 mod m20261127_000011_protect_events;
+mod m20261127_000012_create_outbox;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000009_create_policies_and_votes::Migration),
             Box::new(m20261127_000010_version_artifacts::Migration),
             Box::new(m20261127_000011_protect_events::Migration),
+            Box::new(m20261127_000012_create_outbox::Migration),
         ]
     }
 }

@@ -73,8 +73,9 @@ pub fn model_from_config(config: &Config) -> anyhow::Result<Arc<dyn ChatModel>> 
     })
 }
 
-/// Starts what every Baton process runs besides HTTP: the workers (unless
-/// there are none) and, on PostgreSQL, the LISTEN loop.
+/// Starts what every Baton process runs besides HTTP: the notification
+/// dispatcher, the workers (unless there are none) and, on PostgreSQL, the
+/// LISTEN loop.
 pub fn spawn_background(state: &AppState, shutdown: &CancellationToken) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
     if state.is_postgres() {
@@ -86,6 +87,10 @@ pub fn spawn_background(state: &AppState, shutdown: &CancellationToken) -> Vec<J
             shutdown.clone(),
         )));
     }
+    tasks.push(tokio::spawn(crate::notify::dispatcher::run(
+        state.clone(),
+        shutdown.clone(),
+    )));
     if state.config.engine.workers > 0 {
         tasks.push(tokio::spawn(
             Worker::new(state.clone()).run(shutdown.clone()),

@@ -7,7 +7,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    AuthConfig, Config, DEFAULT_DATABASE_URL, EngineConfig, LlmConfig, ProxyAuth, WorkflowConfig,
+    AuthConfig, Config, DEFAULT_DATABASE_URL, DeliveryConfig, EngineConfig, LlmConfig, ProxyAuth,
+    WorkflowConfig,
 };
 
 #[derive(Debug, Parser)]
@@ -334,6 +335,16 @@ pub struct EngineArgs {
     /// apply_feedback finalizes when the score rose by more than this (0–100).
     #[arg(long, env = "BATON_FINALIZE_MARGIN", default_value_t = 10.0)]
     pub finalize_margin: f64,
+    /// First retry delay of a failed notification, in milliseconds
+    /// (doubles per attempt, ±25% jitter, capped at an hour).
+    #[arg(long, env = "BATON_DELIVERY_RETRY_BASE_MS", default_value_t = 5000)]
+    pub delivery_retry_base_ms: u64,
+    /// Attempts before a notification is dead (an admin may redeliver it).
+    #[arg(long, env = "BATON_DELIVERY_MAX_ATTEMPTS", default_value_t = 8)]
+    pub delivery_max_attempts: i32,
+    /// One delivery attempt's time limit, in seconds.
+    #[arg(long, env = "BATON_DELIVERY_TIMEOUT_SECS", default_value_t = 10)]
+    pub delivery_timeout_secs: u64,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -371,6 +382,15 @@ impl EngineArgs {
         }
     }
 
+    fn delivery(&self) -> DeliveryConfig {
+        DeliveryConfig {
+            retry_base: Duration::from_millis(self.delivery_retry_base_ms.max(10)),
+            max_attempts: self.delivery_max_attempts.max(1),
+            timeout: Duration::from_secs(self.delivery_timeout_secs.max(1)),
+            poll_interval: Duration::from_millis(self.poll_ms.max(10)),
+        }
+    }
+
     fn workflows(&self) -> WorkflowConfig {
         WorkflowConfig {
             draft_candidates: self.draft_candidates.clamp(1, 8),
@@ -404,6 +424,7 @@ impl ServeArgs {
             max_wait: Duration::from_secs(self.max_wait_secs.max(1)),
             web_dir: Some(self.web_dir.clone()),
             auth: self.auth.auth()?,
+            delivery: self.engine.delivery(),
         })
     }
 }
@@ -415,6 +436,7 @@ impl WorkerArgs {
             engine: self.engine.engine(),
             llm: self.llm.llm(),
             workflows: self.engine.workflows(),
+            delivery: self.engine.delivery(),
             ..Config::default()
         }
     }

@@ -22,6 +22,31 @@ pub struct Config {
     /// The built review app (`web/dist`); `None` serves no app.
     pub web_dir: Option<std::path::PathBuf>,
     pub auth: AuthConfig,
+    pub delivery: DeliveryConfig,
+}
+
+/// How the dispatcher sends notifications.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// First retry delay; doubles per attempt, ±25% jitter, capped at an hour.
+    pub retry_base: std::time::Duration,
+    /// Attempts before a delivery is dead.
+    pub max_attempts: i32,
+    /// One attempt's limit (connect, send, answer).
+    pub timeout: std::time::Duration,
+    /// How often an idle dispatcher looks for due deliveries.
+    pub poll_interval: std::time::Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            retry_base: std::time::Duration::from_secs(5),
+            max_attempts: 8,
+            timeout: std::time::Duration::from_secs(10),
+            poll_interval: std::time::Duration::from_secs(1),
+        }
+    }
 }
 
 /// Who may call the API, and how they prove it (see the README's security
@@ -142,6 +167,7 @@ impl Default for Config {
             max_wait: Duration::from_secs(30),
             web_dir: Some("web/dist".into()),
             auth: AuthConfig::default(),
+            delivery: DeliveryConfig::default(),
         }
     }
 }

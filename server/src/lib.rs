@@ -23,6 +23,7 @@ pub mod http;
 pub mod identity_cli;
 pub mod jsonschema;
 pub mod llm;
+pub mod notify;
 pub mod optimizer;
 pub mod state;
 pub mod workflows;

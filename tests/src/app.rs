@@ -36,6 +36,9 @@ pub fn test_config(db_url: &str) -> Config {
     c.engine.poll_interval = Duration::from_millis(100);
     c.engine.retry_base = Duration::from_millis(50);
     c.engine.shutdown_grace = Duration::from_secs(2);
+    c.delivery.retry_base = Duration::from_millis(50);
+    c.delivery.poll_interval = Duration::from_millis(100);
+    c.delivery.timeout = Duration::from_secs(5);
     // Tests make their own admin (see `seed_admin`); a first-start link
     // is tested on its own.
     c.auth.bootstrap_admin = false;

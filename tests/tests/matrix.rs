@@ -113,6 +113,12 @@ enum Case {
     CreateToken,
     RevokeToken,
     SetPolicy,
+    CreateWebhook,
+    UpdateWebhook,
+    DeleteWebhook,
+    RotateWebhookSecret,
+    SendTestWebhook,
+    Redeliver,
 }
 
 impl Case {
@@ -161,6 +167,12 @@ const MUTATIONS: &[Row] = &[
     Row { field: "createToken",        what: "a VIEWER token for a user",       case: Case::CreateToken,      expect: [U, U, F, F, F, A] },
     Row { field: "revokeToken",        what: "an active service token",         case: Case::RevokeToken,      expect: [U, U, F, F, F, A] },
     Row { field: "setApprovalPolicy",  what: "generate_draft's policy",         case: Case::SetPolicy,        expect: [U, U, F, F, F, A] },
+    Row { field: "createWebhook",      what: "a new webhook",                   case: Case::CreateWebhook,    expect: [U, U, F, F, F, A] },
+    Row { field: "updateWebhook",      what: "an existing webhook",             case: Case::UpdateWebhook,    expect: [U, U, F, F, F, A] },
+    Row { field: "deleteWebhook",      what: "an existing webhook",             case: Case::DeleteWebhook,    expect: [U, U, F, F, F, A] },
+    Row { field: "rotateWebhookSecret", what: "an existing webhook",            case: Case::RotateWebhookSecret, expect: [U, U, F, F, F, A] },
+    Row { field: "sendTestWebhook",    what: "an existing webhook",             case: Case::SendTestWebhook,  expect: [U, U, F, F, F, A] },
+    Row { field: "redeliver",          what: "a dead delivery",                 case: Case::Redeliver,        expect: [U, U, F, F, F, A] },
 ];
 
 // ---------------------------------------------------------------------------
@@ -202,6 +214,8 @@ const QUERIES: &[(&str, &str, [Cell; 6])] = &[
     ("approvalPolicies",      "{ approvalPolicies { workflowType } }",                                       [U, U, A, A, A, A]),
     ("approvalPolicy",        "{ approvalPolicy(workflowType: \"generate_draft\") { workflowType } }",       [U, U, A, A, A, A]),
     ("history",               "query($chain: ID!) { history(chainId: $chain) { kind } }",                    [U, U, A, A, A, A]),
+    ("webhooks",              "{ webhooks { id } }",                                                         [U, U, F, F, F, A]),
+    ("deliveries",            "{ deliveries(first: 5) { edges { node { id } } } }",                          [U, U, F, F, F, A]),
 ];
 
 const LONG: Duration = Duration::from_secs(30);
@@ -605,7 +619,9 @@ impl Ctx {
     /// Row counts of every table, and of the states a mutation changes
     /// without adding a row.
     async fn snapshot(&self) -> BTreeMap<String, i64> {
-        const TABLES: [&str; 12] = [
+        const TABLES: [&str; 14] = [
+            "webhooks",
+            "deliveries",
             "workflows",
             "approvals",
             "artifacts",
@@ -734,9 +750,11 @@ impl Ctx {
         let n = self.next();
         let admin = self.app.admin_token.clone();
         match case {
-            Case::RunDraft | Case::RunDeployConfig | Case::CreateUser | Case::SetPolicy => {
-                Fixture::default()
-            }
+            Case::RunDraft
+            | Case::RunDeployConfig
+            | Case::CreateUser
+            | Case::SetPolicy
+            | Case::CreateWebhook => Fixture::default(),
             Case::CancelOthers | Case::RetryOthers => Fixture {
                 id: self
                     .workflow_of(&self.owner, case == Case::RetryOthers)
@@ -816,6 +834,48 @@ impl Ctx {
                     ..Default::default()
                 }
             }
+            Case::UpdateWebhook
+            | Case::DeleteWebhook
+            | Case::RotateWebhookSecret
+            | Case::SendTestWebhook => Fixture {
+                id: self.webhook(n, true).await,
+                ..Default::default()
+            },
+            Case::Redeliver => {
+                // A test delivery to a disabled webhook dies at its first
+                // attempt.
+                let hook = self.webhook(n, false).await;
+                let sent = self
+                    .app
+                    .gql_ok(
+                        "mutation($id: ID!) { sendTestWebhook(id: $id) { id } }",
+                        json!({ "id": hook }),
+                    )
+                    .await;
+                let id = sent["sendTestWebhook"]["id"].as_str().unwrap().to_string();
+                let deadline = tokio::time::Instant::now() + LONG;
+                loop {
+                    let d = self
+                        .app
+                        .gql_ok(
+                            "query($w: ID!) { deliveries(filter: {webhookId: $w}) { edges { node { status } } } }",
+                            json!({ "w": hook }),
+                        )
+                        .await;
+                    if d["deliveries"]["edges"][0]["node"]["status"] == "DEAD" {
+                        break;
+                    }
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "the delivery died: {d}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Fixture {
+                    id,
+                    ..Default::default()
+                }
+            }
             Case::RevokeToken => {
                 let data = self
                     .app
@@ -833,6 +893,31 @@ impl Ctx {
                 }
             }
         }
+    }
+
+    /// A webhook (as the admin) to a closed port; `active` false makes its
+    /// deliveries die at once.
+    async fn webhook(&self, n: usize, active: bool) -> String {
+        let data = self
+            .app
+            .gql_ok(
+                "mutation($u: String!) { createWebhook(input: {url: $u, events: [\"approval.created\"]}) { webhook { id } } }",
+                json!({ "u": format!("http://127.0.0.1:9/fixture-{n}") }),
+            )
+            .await;
+        let id = data["createWebhook"]["webhook"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if !active {
+            self.app
+                .gql_ok(
+                    "mutation($id: ID!) { updateWebhook(id: $id, input: {active: false}) { active } }",
+                    json!({ "id": id }),
+                )
+                .await;
+        }
+        id
     }
 
     /// The mutation of a row on `fx`, and a check of an allowed answer.
@@ -903,6 +988,30 @@ impl Ctx {
                 "mutation($i: ApprovalPolicyInput!) { setApprovalPolicy(input: $i) { isDefault updatedBy } }",
                 json!({ "i": { "workflowType": "generate_draft", "requiredApprovals": 1, "preventSelfReview": false } }),
             ),
+            Case::CreateWebhook => (
+                "mutation($u: String!) { createWebhook(input: {url: $u, events: [\"approval.created\"]}) { secret webhook { id } } }",
+                json!({ "u": format!("http://127.0.0.1:9/hook-{n}") }),
+            ),
+            Case::UpdateWebhook => (
+                "mutation($id: ID!) { updateWebhook(id: $id, input: {events: [\"approval.decided\"]}) { events } }",
+                json!({ "id": fx.id }),
+            ),
+            Case::DeleteWebhook => (
+                "mutation($id: ID!) { deleteWebhook(id: $id) { id } }",
+                json!({ "id": fx.id }),
+            ),
+            Case::RotateWebhookSecret => (
+                "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret webhook { previousSecretValidUntil } } }",
+                json!({ "id": fx.id }),
+            ),
+            Case::SendTestWebhook => (
+                "mutation($id: ID!) { sendTestWebhook(id: $id) { eventType status } }",
+                json!({ "id": fx.id }),
+            ),
+            Case::Redeliver => (
+                "mutation($id: ID!) { redeliver(id: $id) { status attempts } }",
+                json!({ "id": fx.id }),
+            ),
         }
     }
 
@@ -947,6 +1056,19 @@ impl Ctx {
                     && !data["revokeToken"]["revokedAt"].is_null()
             }
             Case::SetPolicy => data["setApprovalPolicy"]["isDefault"] == false,
+            Case::CreateWebhook => data["createWebhook"]["secret"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("whsec_")),
+            Case::UpdateWebhook => data["updateWebhook"]["events"] == json!(["approval.decided"]),
+            Case::DeleteWebhook => data["deleteWebhook"]["id"] == fx.id.as_str(),
+            Case::RotateWebhookSecret => {
+                data["rotateWebhookSecret"]["secret"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("whsec_"))
+                    && !data["rotateWebhookSecret"]["webhook"]["previousSecretValidUntil"].is_null()
+            }
+            Case::SendTestWebhook => data["sendTestWebhook"]["eventType"] == "webhook.test",
+            Case::Redeliver => data["redeliver"]["status"] == "PENDING",
         };
         (!ok).then(|| format!("allowed, but it did not do it: {data}"))
     }

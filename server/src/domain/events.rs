@@ -117,6 +117,8 @@ pub async fn append(
     }
     .insert(conn)
     .await?;
+    // Its notifications commit (or roll back) with it.
+    super::outbox::enqueue(conn, &model).await?;
     let signal = Signal::from_model(&model, &stamp.origin);
     if conn.get_database_backend() == DbBackend::Postgres {
         let payload = serde_json::to_string(&signal).map_err(|e| DbErr::Custom(e.to_string()))?;

@@ -14,11 +14,13 @@ pub mod events;
 pub mod history;
 pub mod identity;
 pub mod llm_calls;
+pub mod outbox;
 pub mod page;
 pub mod policies;
 pub mod principal;
 pub mod secrets;
 pub mod sessions;
+pub mod webhooks;
 pub mod workflows;
 
 use chrono::{DateTime, Utc};

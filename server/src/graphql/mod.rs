@@ -6,6 +6,7 @@ pub mod error;
 pub mod experiment;
 pub mod identity;
 pub mod mutation;
+pub mod notify;
 pub mod query;
 pub mod review;
 pub mod subscription;
@@ -25,7 +26,7 @@ pub type BatonSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Builds the schema; `state` is `None` only for printing the SDL.
 pub fn schema(state: Option<AppState>) -> BatonSchema {
-    let mut builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot);
+    let mut builder = Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot);
     if let Some(state) = state {
         builder = builder.data(state);
     }

@@ -11,6 +11,9 @@ use super::identity::{
     ApiToken, CreateTokenInput, CreateTokenPayload, CreateUserInput, CreateUserPayload, SignInLink,
     User,
 };
+use super::notify::{
+    CreateWebhookInput, Delivery, UpdateWebhookInput, Webhook, WebhookSecretPayload,
+};
 use super::review::{ApprovalPolicy, ApprovalPolicyInput, DecisionItem, Vote};
 use super::types::{
     Approval, BatchDecisionPayload, BatchDecisionResult, BatchItemError, DecideApprovalPayload,
@@ -21,16 +24,26 @@ use crate::domain::approvals::{self, Ballot, Decision};
 use crate::domain::events::kind;
 use crate::domain::identity::{self, NewToken, NewUser};
 use crate::domain::principal::Permission;
+use crate::domain::webhooks::{self, WebhookSpec};
 use crate::domain::workflows::{self, Submission};
-use crate::domain::{policies, sessions};
+use crate::domain::{outbox, policies, sessions};
 use crate::engine::signals::Notice;
 use crate::error::AppError;
 use crate::state::AppState;
 
-pub struct MutationRoot;
+/// The root mutations, merged from one object per concern.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct MutationRoot(CoreMutations, NotifyMutations);
+
+#[derive(Default)]
+pub struct CoreMutations;
+
+/// Webhooks and the delivery log.
+#[derive(Default)]
+pub struct NotifyMutations;
 
 #[Object]
-impl MutationRoot {
+impl CoreMutations {
     /// Starts a workflow. Answers at once with the pending workflow, or with
     /// `wait: true` when it has finished (with its approval), bounded by a
     /// timeout after which the workflow is returned as it is then.
@@ -333,6 +346,122 @@ impl MutationRoot {
         .await?;
         state.hub.publish([signal]);
         Ok(ApprovalPolicy(stored))
+    }
+}
+
+#[Object]
+impl NotifyMutations {
+    /// Adds a webhook (ADMIN); its signing secret is in this answer only.
+    async fn create_webhook(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWebhookInput,
+    ) -> Result<WebhookSecretPayload> {
+        let principal = require(ctx, Permission::Admin)?;
+        let state = state(ctx);
+        let (hook, secret, signal) = webhooks::create(
+            &state.db,
+            &state.registry,
+            &state.stamp(&principal),
+            WebhookSpec {
+                url: Some(input.url),
+                description: input.description,
+                events: Some(input.events),
+                workflow_types: Some(input.workflow_types),
+                active: None,
+            },
+        )
+        .await?;
+        state.hub.publish([signal]);
+        Ok(WebhookSecretPayload {
+            webhook: Webhook(hook),
+            secret,
+        })
+    }
+
+    /// Changes a webhook (ADMIN).
+    async fn update_webhook(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateWebhookInput,
+    ) -> Result<Webhook> {
+        let principal = require(ctx, Permission::Admin)?;
+        let state = state(ctx);
+        let id = parse_id("id", &id)?;
+        let (hook, signal) = webhooks::update(
+            &state.db,
+            &state.registry,
+            &state.stamp(&principal),
+            id,
+            WebhookSpec {
+                url: input.url,
+                description: input.description,
+                events: input.events,
+                workflow_types: input.workflow_types.map(Some),
+                active: input.active,
+            },
+        )
+        .await?;
+        state.hub.publish([signal]);
+        Ok(Webhook(hook))
+    }
+
+    /// Deletes a webhook (ADMIN); its pending deliveries die, the log keeps them.
+    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<Webhook> {
+        let principal = require(ctx, Permission::Admin)?;
+        let state = state(ctx);
+        let id = parse_id("id", &id)?;
+        let (hook, signal) = webhooks::delete(&state.db, &state.stamp(&principal), id).await?;
+        state.hub.publish([signal]);
+        Ok(Webhook(hook))
+    }
+
+    /// Gives a webhook a new secret (ADMIN), shown this once. The previous
+    /// one keeps signing beside it for `previousValidForSeconds` (default a
+    /// day), so the receiver can switch without a gap.
+    async fn rotate_webhook_secret(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(default = 86400)] previous_valid_for_seconds: i32,
+    ) -> Result<WebhookSecretPayload> {
+        let principal = require(ctx, Permission::Admin)?;
+        let state = state(ctx);
+        let id = parse_id("id", &id)?;
+        let (hook, secret, signal) = webhooks::rotate_secret(
+            &state.db,
+            &state.stamp(&principal),
+            id,
+            chrono::TimeDelta::seconds(i64::from(previous_valid_for_seconds)),
+        )
+        .await?;
+        state.hub.publish([signal]);
+        Ok(WebhookSecretPayload {
+            webhook: Webhook(hook),
+            secret,
+        })
+    }
+
+    /// Queues a `webhook.test` delivery to a webhook (ADMIN).
+    async fn send_test_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<Delivery> {
+        let principal = require(ctx, Permission::Admin)?;
+        let state = state(ctx);
+        let id = parse_id("id", &id)?;
+        Ok(Delivery(
+            webhooks::send_test(&state.db, &state.stamp(&principal), id).await?,
+        ))
+    }
+
+    /// Sends a dead delivery again, with the same id (ADMIN). `CONFLICT`
+    /// unless it is dead.
+    async fn redeliver(&self, ctx: &Context<'_>, id: ID) -> Result<Delivery> {
+        require(ctx, Permission::Admin)?;
+        let state = state(ctx);
+        let id = parse_id("id", &id)?;
+        Ok(Delivery(
+            outbox::redeliver(&state.db, id, state.clock.now()).await?,
+        ))
     }
 }
 

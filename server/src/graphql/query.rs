@@ -5,6 +5,7 @@ use async_graphql::{Context, ID, Json, Object, Result};
 use super::error::parse_id;
 use super::experiment::Experiment;
 use super::identity::{ApiToken, User, Viewer};
+use super::notify::{DeliveryConnection, DeliveryFilter, Webhook};
 use super::review::{ApprovalPolicy, HistoryEvent};
 use super::types::{
     Approval, ApprovalConnection, ApprovalFilter, Artifact, ArtifactTypeCount, Deployment,
@@ -14,7 +15,7 @@ use super::{principal, require, state};
 use crate::domain::page::{Order, PageRequest};
 use crate::domain::principal::Permission;
 use crate::domain::{approvals, artifacts, deployments, workflows};
-use crate::domain::{history, identity, policies};
+use crate::domain::{history, identity, outbox, policies, webhooks};
 use crate::error::AppError;
 use crate::error::AppResult;
 use crate::workflows::run_experiment;
@@ -253,6 +254,36 @@ impl QueryRoot {
         Ok(ApprovalPolicy(
             policies::effective(&st.db, &workflow_type).await?,
         ))
+    }
+
+    /// Every webhook (ADMIN).
+    async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<Webhook>> {
+        require(ctx, Permission::Admin)?;
+        Ok(webhooks::list(&state(ctx).db)
+            .await?
+            .into_iter()
+            .map(Webhook)
+            .collect())
+    }
+
+    /// The delivery log, newest first (ADMIN): status, attempts, the
+    /// receiver's last answer, the next try.
+    async fn deliveries(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<DeliveryFilter>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The endCursor of the previous page.")] after: Option<String>,
+    ) -> Result<DeliveryConnection> {
+        require(ctx, Permission::Admin)?;
+        let page = PageRequest::new(first, after.as_deref(), Order::NewestFirst)?;
+        let f = filter.unwrap_or_default();
+        let filter = outbox::DeliveryFilter {
+            status: f.status.map(Into::into),
+            target_id: parse_opt("filter.webhookId", f.webhook_id.as_ref())?,
+            event_type: f.event_type,
+        };
+        Ok(outbox::list(&state(ctx).db, &filter, &page).await?.into())
     }
 
     /// Everything recorded about a chain, in order: who started what, the

@@ -551,7 +551,7 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
-fn page_info<T>(page: &Page<T>) -> PageInfo {
+pub(crate) fn page_info<T>(page: &Page<T>) -> PageInfo {
     PageInfo {
         has_next_page: page.has_next_page,
         has_previous_page: page.has_previous_page,
