@@ -524,3 +524,67 @@ async fn nothing_is_lost_when_the_receiver_is_down_and_baton_is_killed_mid_dispa
     }
     second.terminate().await;
 }
+
+/// The receiver code the README shows, run as it stands against a real
+/// delivery (and a tampered one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readmes_python_receiver_verifies_a_real_delivery() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let after = readme
+        .split("<!-- verify-webhook.py -->")
+        .nth(1)
+        .expect("the README marks its receiver");
+    let snippet = after
+        .split("```python\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("a python block after the marker");
+
+    let (receiver, addr, _r) = Receiver::start("127.0.0.1:0".parse().unwrap()).await;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (hook, secret) = create_webhook(
+        &app,
+        &format!("http://{addr}/hook"),
+        &["approval.created"],
+        None,
+    )
+    .await;
+    app.gql_ok(
+        "mutation($id: ID!) { sendTestWebhook(id: $id) { id } }",
+        json!({ "id": hook }),
+    )
+    .await;
+    let got = receiver.wait_for(1).await.remove(0);
+    let mut tampered = got.raw.clone();
+    tampered.extend_from_slice(b" ");
+    let cases = json!([
+        { "body": STANDARD.encode(&got.raw), "secret": secret },
+        { "body": STANDARD.encode(&tampered), "secret": secret },
+        { "body": STANDARD.encode(&got.raw), "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" },
+    ]);
+    let headers = json!({
+        "webhook-id": got.id, "webhook-timestamp": got.timestamp, "webhook-signature": got.signature,
+    });
+    let harness = format!(
+        "{snippet}\nimport json, sys\nheaders = json.loads(sys.argv[1])\nfor c in json.loads(sys.argv[2]):\n    print(verify(c['secret'], headers, base64.b64decode(c['body'])))\n"
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &harness, &headers.to_string(), &cases.to_string()])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["True", "False", "False"],
+        "authentic, tampered body, wrong secret"
+    );
+    app.stop().await;
+}
