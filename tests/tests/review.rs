@@ -770,3 +770,117 @@ both_backends! {
         app.stop().await;
     }
 }
+
+/// Airflow had to fix this race (apache/airflow#55243): a decision and the
+/// expiry sweep on one approval at the same moment. Each approval ends in
+/// exactly one state, with one event and one set of notifications.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deciding_while_the_expiry_sweep_runs_ends_each_approval_in_one_state() {
+    if !baton_e2e::db::postgres_available().await {
+        return;
+    }
+    const N: usize = 20;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let app = TestApp::spawn_with(
+        Backend::Postgres,
+        |_| {},
+        Overrides {
+            clock: Some(clock.clone()),
+            ..Default::default()
+        },
+    )
+    .await;
+    app.set_policy("generate_draft", json!({ "expiresInSeconds": 60 }))
+        .await;
+    // Notifications of both outcomes go to a webhook (nobody listens: the
+    // deliveries just wait, and are counted).
+    app.gql_ok(
+        "mutation { createWebhook(input: {url: \"http://127.0.0.1:9/hook\", events: [\"approval.decided\", \"approval.expired\"]}) { secret } }",
+        json!({}),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..N {
+        ids.push(draft_approval(&app, &app.admin_token).await);
+    }
+    // The reviewers' clock says 59 s; the sweep, in another process with a
+    // clock 2 s ahead, sees every approval due.
+    clock.advance(chrono::TimeDelta::seconds(59));
+    let state = app.state.clone();
+    let sweep = tokio::spawn(async move {
+        let system = baton::domain::Principal::system();
+        let mut stamp = state.stamp(&system);
+        stamp.now += chrono::TimeDelta::seconds(2);
+        baton::domain::approvals::expire_due(&state.db, &state.registry, &stamp, 3).await
+    });
+    let votes: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (http, url, token, id) = (
+                app.http.clone(),
+                app.url("/graphql"),
+                app.admin_token.clone(),
+                id.clone(),
+            );
+            tokio::spawn(async move {
+                baton_e2e::app::post_graphql_as(
+                    &http,
+                    &url,
+                    Some(&token),
+                    "mutation($id: ID!) { approve(id: $id, version: 1) { decided } }",
+                    json!({ "id": id }),
+                )
+                .await
+            })
+        })
+        .collect();
+    let answers: Vec<Value> = futures_util::future::join_all(votes)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    sweep.await.unwrap().expect("the sweep ran");
+
+    let (mut approved, mut expired) = (0, 0);
+    for (id, answer) in ids.iter().zip(&answers) {
+        let a = approval(&app, id).await;
+        let one = |sql: String| {
+            let app = &app;
+            async move { count(app, &sql).await }
+        };
+        let events = one(format!(
+            "SELECT COUNT(*) FROM events WHERE approval_id = '{id}' AND kind IN ('approval.decided', 'approval.expired')"
+        ))
+        .await;
+        let told = one(format!(
+            "SELECT COUNT(*) FROM deliveries d JOIN events e ON e.id = d.event_id WHERE e.approval_id = '{id}'"
+        ))
+        .await;
+        let next = one(format!(
+            "SELECT COUNT(*) FROM workflows WHERE triggered_by_approval_id = '{id}'"
+        ))
+        .await;
+        assert_eq!(events, 1, "one event for {id}: {a:#}");
+        assert_eq!(told, 1, "one notification for {id}");
+        match a["status"].as_str().unwrap() {
+            "APPROVED" => {
+                approved += 1;
+                assert_eq!(answer["data"]["approve"]["decided"], true, "{answer}");
+                assert_eq!(next, 1);
+            }
+            "EXPIRED" => {
+                expired += 1;
+                assert_eq!(
+                    gql_error_code(answer),
+                    "CONFLICT",
+                    "the late vote is told: {answer}"
+                );
+                assert_eq!(next, 0);
+            }
+            other => panic!("{id} ended {other}"),
+        }
+    }
+    assert_eq!(approved + expired, N);
+    eprintln!("race outcome: {approved} approved, {expired} expired");
+    app.stop().await;
+}
