@@ -14,11 +14,16 @@ use entity::delivery;
 use futures_util::future::join_all;
 use tokio_util::sync::CancellationToken;
 
+use tokio::sync::broadcast::error::RecvError;
+
 use super::signing;
 use crate::domain::outbox::{self, Attempt};
 use crate::domain::webhooks;
+use crate::engine::signals::Notice;
 use crate::state::AppState;
 
+/// How long a wake-up waits for the rest of its burst.
+const COALESCE: Duration = Duration::from_millis(20);
 /// Deliveries one process sends at once.
 const BATCH: u64 = 16;
 /// The most a receiver's answer is kept in the log.
@@ -58,11 +63,25 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "claiming deliveries failed"),
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(cfg.poll_interval) => {}
-            // New events may have queued deliveries.
-            _ = notices.recv() => {}
+        let deadline = tokio::time::Instant::now() + cfg.poll_interval;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep_until(deadline) => break,
+                n = notices.recv() => match n {
+                    // Only a notifiable event can have queued a delivery.
+                    Ok(Notice::Event(s)) if outbox::webhook_event(&s.kind).is_none() => continue,
+                    Err(RecvError::Closed) => {
+                        tokio::time::sleep_until(deadline).await;
+                        break;
+                    }
+                    _ => {
+                        // A burst of events is one claim, not one each.
+                        tokio::time::sleep(COALESCE).await;
+                        break;
+                    }
+                },
+            }
         }
     }
 }
