@@ -4,6 +4,18 @@
 
 use sea_orm::entity::prelude::*;
 
+/// What the receiver expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum WebhookKind {
+    /// Signed JSON `{type, timestamp, data}` (Standard Webhooks).
+    #[sea_orm(string_value = "standard")]
+    Standard,
+    /// A Slack incoming-webhook URL: a Block Kit message.
+    #[sea_orm(string_value = "slack")]
+    Slack,
+}
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhooks")]
 pub struct Model {
@@ -25,6 +37,7 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub created_by: String,
     pub updated_at: DateTimeUtc,
+    pub kind: WebhookKind,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,7 @@ mod m20261127_000009_create_policies_and_votes;
 mod m20261127_000010_version_artifacts;
 mod m20261127_000011_protect_events;
 mod m20261127_000012_create_outbox;
+mod m20261127_000013_add_webhook_kind;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000010_version_artifacts::Migration),
             Box::new(m20261127_000011_protect_events::Migration),
             Box::new(m20261127_000012_create_outbox::Migration),
+            Box::new(m20261127_000013_add_webhook_kind::Migration),
         ]
     }
 }

@@ -588,3 +588,56 @@ async fn the_readmes_python_receiver_verifies_a_real_delivery() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slack_channel_gets_a_block_kit_message_with_a_review_button() {
+    let (receiver, addr, _r) = Receiver::start("127.0.0.1:0".parse().unwrap()).await;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let created = app
+        .gql_ok(
+            "mutation($u: String!) { createWebhook(input: {url: $u, kind: SLACK, events: [\"approval.created\"]}) { webhook { id kind } } }",
+            json!({ "u": format!("http://{addr}/hook") }),
+        )
+        .await;
+    assert_eq!(created["createWebhook"]["webhook"]["kind"], "SLACK");
+    let run = app.run_workflow("generate_draft", draft(), true).await;
+    let approval = run["approval"]["id"].as_str().unwrap();
+    let got = receiver.wait_for(1).await.remove(0);
+    let m = &got.body;
+    assert_eq!(
+        m["text"], "Review needed: draft from generate_draft",
+        "{m:#}"
+    );
+    let blocks = m["blocks"].as_array().unwrap();
+    assert_eq!(blocks[0]["type"], "header");
+    let fields = blocks[1]["fields"].to_string();
+    assert!(
+        fields.contains("Score") && fields.contains("/ 100") && fields.contains("generate_draft"),
+        "{fields}"
+    );
+    let button = &blocks[2]["elements"][0];
+    assert_eq!(button["type"], "button");
+    assert_eq!(
+        button["url"],
+        format!("http://{}/approvals/{approval}", app.address)
+    );
+    assert!(
+        got.signature.is_empty(),
+        "Slack gets no Standard Webhooks headers"
+    );
+    // The channel's URL is a credential: the audit trail keeps its host only.
+    let conn = app.db.connect().await;
+    let row = sea_orm::ConnectionTrait::query_one_raw(
+        &conn,
+        sea_orm::Statement::from_string(
+            sea_orm::ConnectionTrait::get_database_backend(&conn),
+            "SELECT payload FROM events WHERE kind = 'webhook.created'".to_string(),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let payload: Value = row.try_get("", "payload").unwrap();
+    assert_eq!(payload["url"], "http://127.0.0.1/…");
+    app.stop().await;
+}

@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::delivery::{self, DeliveryStatus};
-use entity::webhook;
+use entity::webhook::{self, WebhookKind};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
     TransactionTrait, sea_query::Expr,
@@ -51,6 +51,8 @@ pub struct WebhookSpec {
     /// `Some(None)` clears the filter.
     pub workflow_types: Option<Option<Vec<String>>>,
     pub active: Option<bool>,
+    /// Only on create.
+    pub kind: Option<WebhookKind>,
 }
 
 fn check_url(url: &str) -> AppResult<String> {
@@ -156,6 +158,7 @@ pub async fn create(
         created_at: Set(stamp.now),
         created_by: Set(stamp.actor.clone()),
         updated_at: Set(stamp.now),
+        kind: Set(spec.kind.unwrap_or(WebhookKind::Standard)),
     }
     .insert(&txn)
     .await?;
@@ -177,13 +180,28 @@ async fn audit(
         NewEvent {
             kind,
             payload: json!({
-                "webhook_id": h.id, "url": h.url, "events": h.events,
+                "webhook_id": h.id, "url": audited_url(h), "events": h.events,
                 "workflow_types": h.workflow_types, "active": h.active,
             }),
             ..Default::default()
         },
     )
     .await
+}
+
+/// The URL as the audit trail keeps it: a Slack incoming-webhook URL is
+/// itself a credential (anyone holding it can post), so only its host.
+fn audited_url(h: &webhook::Model) -> String {
+    match h.kind {
+        WebhookKind::Standard => h.url.clone(),
+        WebhookKind::Slack => reqwest::Url::parse(&h.url)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|host| format!("{}://{host}/…", u.scheme()))
+            })
+            .unwrap_or_else(|| "(slack)".into()),
+    }
 }
 
 pub async fn list(db: &DatabaseConnection) -> AppResult<Vec<webhook::Model>> {

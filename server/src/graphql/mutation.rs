@@ -369,6 +369,7 @@ impl NotifyMutations {
                 events: Some(input.events),
                 workflow_types: Some(input.workflow_types),
                 active: None,
+                kind: Some(input.kind.into()),
             },
         )
         .await?;
@@ -400,6 +401,7 @@ impl NotifyMutations {
                 events: input.events,
                 workflow_types: input.workflow_types.map(Some),
                 active: input.active,
+                kind: None,
             },
         )
         .await?;

@@ -38,7 +38,36 @@ impl From<DeliveryStatus> for DbStatus {
     }
 }
 
-/// An endpoint Baton posts signed notifications to (Standard Webhooks).
+/// What a webhook's receiver expects.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum WebhookKind {
+    /// Signed JSON `{type, timestamp, data}` (Standard Webhooks).
+    Standard,
+    /// A Slack incoming-webhook URL: a Block Kit message naming the
+    /// artifact, score and workflow, with a button to the review page.
+    Slack,
+}
+
+impl From<webhook::WebhookKind> for WebhookKind {
+    fn from(k: webhook::WebhookKind) -> Self {
+        match k {
+            webhook::WebhookKind::Standard => WebhookKind::Standard,
+            webhook::WebhookKind::Slack => WebhookKind::Slack,
+        }
+    }
+}
+
+impl From<WebhookKind> for webhook::WebhookKind {
+    fn from(k: WebhookKind) -> Self {
+        match k {
+            WebhookKind::Standard => webhook::WebhookKind::Standard,
+            WebhookKind::Slack => webhook::WebhookKind::Slack,
+        }
+    }
+}
+
+/// An endpoint Baton posts notifications to: signed JSON (Standard
+/// Webhooks), or Slack messages.
 pub struct Webhook(pub webhook::Model);
 
 #[Object]
@@ -48,6 +77,9 @@ impl Webhook {
     }
     async fn url(&self) -> &str {
         &self.0.url
+    }
+    async fn kind(&self) -> WebhookKind {
+        self.0.kind.into()
     }
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
@@ -94,8 +126,11 @@ pub struct WebhookSecretPayload {
 /// A new webhook.
 #[derive(InputObject)]
 pub struct CreateWebhookInput {
-    /// `https://…` (or `http://` on a private network).
+    /// `https://…` (or `http://` on a private network); for SLACK, the
+    /// channel's incoming-webhook URL.
     pub url: String,
+    #[graphql(default_with = "WebhookKind::Standard")]
+    pub kind: WebhookKind,
     /// At least one of the event names `Webhook.events` lists.
     pub events: Vec<String>,
     /// Only events of these workflow types (all when null or empty).

@@ -4,3 +4,4 @@
 
 pub mod dispatcher;
 pub mod signing;
+pub mod slack;
