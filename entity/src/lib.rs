@@ -8,6 +8,7 @@ pub mod api_token;
 pub mod approval;
 pub mod approval_policy;
 pub mod artifact;
+pub mod decision_link;
 pub mod delivery;
 pub mod deployment;
 pub mod event;

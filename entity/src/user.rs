@@ -19,6 +19,10 @@ pub struct Model {
     pub disabled: bool,
     pub created_at: DateTimeUtc,
     pub created_by: String,
+    /// The user asked for no notification emails.
+    pub email_opt_out: bool,
+    /// Notifications only for these workflow types; `None`: all.
+    pub notify_types: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,7 @@ mod m20261127_000010_version_artifacts;
 mod m20261127_000011_protect_events;
 mod m20261127_000012_create_outbox;
 mod m20261127_000013_add_webhook_kind;
+mod m20261127_000014_create_decision_links;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000011_protect_events::Migration),
             Box::new(m20261127_000012_create_outbox::Migration),
             Box::new(m20261127_000013_add_webhook_kind::Migration),
+            Box::new(m20261127_000014_create_decision_links::Migration),
         ]
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    AuthConfig, Config, DEFAULT_DATABASE_URL, DeliveryConfig, EngineConfig, LlmConfig, ProxyAuth,
-    WorkflowConfig,
+    AuthConfig, Config, DEFAULT_DATABASE_URL, DeliveryConfig, EngineConfig, LlmConfig, MailConfig,
+    ProxyAuth, WorkflowConfig,
 };
 
 #[derive(Debug, Parser)]
@@ -345,6 +345,18 @@ pub struct EngineArgs {
     /// One delivery attempt's time limit, in seconds.
     #[arg(long, env = "BATON_DELIVERY_TIMEOUT_SECS", default_value_t = 10)]
     pub delivery_timeout_secs: u64,
+    /// SMTP server for notification email: smtp://host:port,
+    /// smtp://host:port?tls=starttls or smtps://host:port, with
+    /// user:password@ when it needs them. Unset: no email.
+    #[arg(long, env = "BATON_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The From address of notification email.
+    #[arg(
+        long,
+        env = "BATON_MAIL_FROM",
+        default_value = "Baton <baton@localhost>"
+    )]
+    pub mail_from: String,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -391,6 +403,16 @@ impl EngineArgs {
         }
     }
 
+    fn mail(&self) -> Option<MailConfig> {
+        self.smtp_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .map(|smtp_url| MailConfig {
+                smtp_url,
+                from: self.mail_from.clone(),
+            })
+    }
+
     fn workflows(&self) -> WorkflowConfig {
         WorkflowConfig {
             draft_candidates: self.draft_candidates.clamp(1, 8),
@@ -425,6 +447,7 @@ impl ServeArgs {
             web_dir: Some(self.web_dir.clone()),
             auth: self.auth.auth()?,
             delivery: self.engine.delivery(),
+            mail: self.engine.mail(),
         })
     }
 }
@@ -437,6 +460,7 @@ impl WorkerArgs {
             llm: self.llm.llm(),
             workflows: self.engine.workflows(),
             delivery: self.engine.delivery(),
+            mail: self.engine.mail(),
             ..Config::default()
         }
     }

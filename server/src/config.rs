@@ -23,6 +23,18 @@ pub struct Config {
     pub web_dir: Option<std::path::PathBuf>,
     pub auth: AuthConfig,
     pub delivery: DeliveryConfig,
+    /// Notification email; `None`: no email is sent.
+    pub mail: Option<MailConfig>,
+}
+
+/// Where notification email goes out.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// `smtp://host:port` (plain), `smtp://host:port?tls=starttls`,
+    /// `smtps://host:port`; user and password in the URL.
+    pub smtp_url: String,
+    /// The From address, e.g. `Baton <baton@example.com>`.
+    pub from: String,
 }
 
 /// How the dispatcher sends notifications.
@@ -168,6 +180,7 @@ impl Default for Config {
             web_dir: Some("web/dist".into()),
             auth: AuthConfig::default(),
             delivery: DeliveryConfig::default(),
+            mail: None,
         }
     }
 }
@@ -213,7 +226,7 @@ impl Config {
     /// The configuration as one log line, secrets redacted.
     pub fn redacted(&self) -> String {
         format!(
-            "database={} listen={} workers={} lease={:?} poll={:?} max_attempts={} llm={} model={} api_key={} anonymous_read={} proxy_auth={}",
+            "database={} listen={} workers={} lease={:?} poll={:?} max_attempts={} llm={} model={} api_key={} anonymous_read={} proxy_auth={} smtp={}",
             redact_url(&self.database_url),
             self.listen,
             self.engine.workers,
@@ -232,6 +245,9 @@ impl Config {
                 .proxy
                 .as_ref()
                 .map_or_else(|| "off".to_string(), |p| p.header.clone()),
+            self.mail
+                .as_ref()
+                .map_or_else(|| "off".to_string(), |m| redact_url(&m.smtp_url)),
         )
     }
 }

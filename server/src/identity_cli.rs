@@ -27,6 +27,7 @@ fn stamp() -> Stamp {
         actor_role: p.role,
         now: Utc::now(),
         origin: format!("cli-{}", std::process::id()),
+        notify_email: false,
     }
 }
 

@@ -32,6 +32,7 @@ impl AppState {
             actor_role: principal.role,
             now: self.clock.now(),
             origin: self.origin.to_string(),
+            notify_email: self.config.mail.is_some(),
         }
     }
 

@@ -65,6 +65,7 @@ async fn issue_admin(db: &sea_orm::DatabaseConnection) -> String {
         actor_role: cli.role,
         now: chrono::Utc::now(),
         origin: "test".into(),
+        notify_email: false,
     };
     let user = match identity::user_by_name(db, "admin").await {
         Ok(u) => u,

@@ -22,7 +22,9 @@
 // "N passed, N failed".
 
 import { spawn, spawnSync } from 'node:child_process';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -178,6 +180,71 @@ async function checkA11y(page, where) {
       .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
   });
   if (violations.length) throw new Error(`accessibility problems on ${where}:\n  ${violations.join('\n  ')}`);
+}
+
+/**
+ * A webhook receiver on 127.0.0.1 (a free port): answers 200 to any POST
+ * and keeps each request's headers and raw body.
+ */
+async function startReceiver() {
+  const requests = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      requests.push({ method: req.method, path: req.url, headers: req.headers, body: Buffer.concat(chunks) });
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}/hooks/baton`,
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        // Baton's HTTP client keeps connections alive.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/**
+ * Which of a delivery's `webhook-signature` entries this `whsec_` secret
+ * made (Standard Webhooks: `v1,` + base64 HMAC-SHA256 of
+ * `${id}.${timestamp}.${body}`, keyed with the base64-decoded secret).
+ * Computed here with node:crypto, independently of Baton.
+ */
+function signaturesBy(secret, request) {
+  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+  const id = request.headers['webhook-id'];
+  const timestamp = request.headers['webhook-timestamp'];
+  const expected = Buffer.from(
+    createHmac('sha256', key).update(`${id}.${timestamp}.`).update(request.body).digest('base64'),
+  );
+  return String(request.headers['webhook-signature'] ?? '')
+    .split(' ')
+    .filter((sig) => {
+      if (!sig.startsWith('v1,')) return false;
+      const got = Buffer.from(sig.slice('v1,'.length));
+      return got.length === expected.length && timingSafeEqual(got, expected);
+    });
+}
+
+/** Clicks the log's Refresh until `locator` shows (the log is not live). */
+async function refreshUntil(page, locator, what, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while ((await locator.count()) === 0) {
+    if (Date.now() > deadline) throw new Error(`${what} did not show within ${timeoutMs / 1000} s`);
+    await page.waitForTimeout(400);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByRole('button', { name: 'Refresh' }).waitFor();
+  }
 }
 
 // ---------- scenarios ----------
@@ -685,6 +752,123 @@ scenario('identity: an admin sets a 2-approval policy and adds users; two review
 
   // Put the default back for any scenario that runs after this one.
   await t.gql(`mutation { setApprovalPolicy(input: {workflowType: "generate_draft", requiredApprovals: 1}) { requiredApprovals } }`);
+});
+
+scenario('webhooks: the admin adds a webhook (secret shown once), sends a test delivery, sees it in the delivery log', async (t) => {
+  const receiver = await startReceiver();
+  try {
+    const admin = await t.page(t.admin, 'admin');
+    await admin.goto(`${t.base}/admin/webhooks`);
+    await admin.getByRole('heading', { name: 'Add a webhook' }).waitFor();
+    await admin.getByTestId('webhooks-table').or(admin.getByText('No webhooks yet')).waitFor();
+
+    // The form: URL, events as checkboxes, optional workflow types.
+    await admin.getByRole('button', { name: 'Add webhook' }).click();
+    await admin.locator('[data-field-error="url"]').waitFor();
+    await admin.locator('[data-field-error="events"]').waitFor();
+    await admin.getByLabel('URL', { exact: true }).fill(receiver.url);
+    const events = admin.getByRole('group', { name: 'Events' });
+    await events.getByRole('checkbox', { name: /approval\.created/ }).check();
+    await events.getByRole('checkbox', { name: /approval\.decided/ }).check();
+    await admin.getByRole('group', { name: /Only these workflow types/ }).getByRole('checkbox', { name: 'generate draft' }).check();
+    await admin.getByLabel(/^Description/).fill('e2e receiver');
+    await t.shot(admin, '36-admin-webhook-form');
+    await admin.getByRole('button', { name: 'Add webhook' }).click();
+
+    // The secret, shown once, with how receivers verify.
+    const secretBox = admin.getByTestId('webhook-secret');
+    await secretBox.getByText('Copy it now: it will not be shown again.').waitFor();
+    await secretBox.getByText(/Standard Webhooks signature; see the README/).waitFor();
+    const secret = await secretBox.getByLabel('Signing secret').inputValue();
+    assert(/^whsec_[A-Za-z0-9+/]+=*$/.test(secret), `a webhook secret: ${secret}`);
+    const row = admin.locator(`tr[data-webhook="${receiver.url}"]`);
+    await row.getByText('Active', { exact: true }).waitFor();
+    await row.getByText('generate draft').waitFor();
+    await row.locator('[data-rotation="One secret"]').waitFor();
+    await t.shot(admin, '37-admin-webhook-secret-once');
+    await secretBox.getByRole('button', { name: 'Done, hide it' }).click();
+    await secretBox.waitFor({ state: 'detached' });
+    assert(!(await admin.content()).includes(secret), 'the webhook secret is gone from the page');
+    const listed = await t.gql(`{ webhooks { id url events workflowTypes description active } }`);
+    const hook = listed.webhooks.find((w) => w.url === receiver.url);
+    assert(
+      hook && JSON.stringify(hook.events) === '["approval.created","approval.decided"]' && JSON.stringify(hook.workflowTypes) === '["generate_draft"]' && hook.description === 'e2e receiver' && hook.active,
+      `the webhook as added: ${JSON.stringify(listed)}`,
+    );
+
+    // A test delivery, then the log (filtered to this webhook) until it is delivered.
+    await row.getByRole('button', { name: /^Send test/ }).click();
+    const queued = admin.getByTestId('webhook-outcome');
+    await queued.getByText(`A test delivery to ${receiver.url} is queued.`).waitFor();
+    const queuedId = await queued.getByTestId('test-delivery-id').innerText();
+    await queued.getByRole('link', { name: 'See it in the delivery log' }).click();
+    await admin.waitForURL(new RegExp(`/admin/deliveries\\?webhook=${hook.id}$`));
+    await admin.getByLabel('Webhook', { exact: true }).locator('option:checked', { hasText: receiver.url }).waitFor({ state: 'attached' });
+    assert((await admin.getByLabel('Webhook', { exact: true }).inputValue()) === hook.id, 'the log is filtered to the webhook');
+    const delivered = admin.locator(`tr[data-delivery-id="${queuedId}"][data-status="DELIVERED"]`);
+    await refreshUntil(admin, delivered, 'the test delivery as delivered');
+    await delivered.getByText('webhook.test').waitFor();
+    await delivered.getByText('HTTP 200').waitFor();
+    assert((await delivered.locator('td.num').innerText()) === '1', 'delivered on the first attempt');
+    assert((await delivered.getByRole('button', { name: /^Redeliver/ }).count()) === 0, 'no Redeliver on a delivered row');
+    await delivered.getByRole('button', { name: /^Show payload/ }).click();
+    const shownId = await admin.locator(`#delivery-${queuedId}`).getByTestId('delivery-id').innerText();
+    assert(shownId === queuedId, `the log shows the queued delivery: ${shownId} vs ${queuedId}`);
+    await admin.getByLabel(`Payload of delivery ${shownId}`).getByText('"type": "webhook.test"').waitFor();
+    await t.shot(admin, '38-admin-delivery-log');
+
+    // What the receiver got: the delivery's id as webhook-id, signed with the secret shown once.
+    const got = receiver.requests.filter((r) => r.headers['webhook-id'] === shownId);
+    assert(got.length >= 1, `the receiver got delivery ${shownId}: ${JSON.stringify(receiver.requests.map((r) => r.headers))}`);
+    const req = got[0];
+    assert(req.method === 'POST' && req.path === '/hooks/baton', `a POST to the webhook's path: ${req.method} ${req.path}`);
+    assert(String(req.headers['webhook-signature']).startsWith('v1,'), `a v1 signature: ${req.headers['webhook-signature']}`);
+    const ts = Number(req.headers['webhook-timestamp']);
+    assert(Number.isInteger(ts) && Math.abs(Date.now() / 1000 - ts) < 300, `a fresh timestamp: ${ts}`);
+    assert(signaturesBy(secret, req).length === 1, 'the signature verifies with the secret shown once (node:crypto)');
+    assert(signaturesBy(`whsec_${Buffer.alloc(32).toString('base64')}`, req).length === 0, 'another key does not verify');
+    const body = JSON.parse(req.body.toString('utf8'));
+    assert(body.type === 'webhook.test' && body.data.webhook_id === hook.id, `the test body: ${req.body}`);
+
+    // Rotate: a new secret shown once; for the overlap both secrets sign.
+    await admin.getByRole('link', { name: 'Webhooks', exact: true }).click();
+    await row.getByRole('button', { name: /^Rotate secret/ }).click();
+    const dialog = admin.getByRole('alertdialog', { name: `Rotate the secret of ${receiver.url}?` });
+    await dialog.getByLabel('The previous secret keeps signing for').selectOption('1 hour');
+    await t.shot(admin, '39-admin-webhook-rotate-confirm', { fullPage: false });
+    await dialog.getByRole('button', { name: 'Rotate secret' }).click();
+    await secretBox.getByTestId('rotation-overlap').getByText(/each delivery carries two signatures/).waitFor();
+    const rotated = await secretBox.getByLabel('Signing secret').inputValue();
+    assert(rotated.startsWith('whsec_') && rotated !== secret, 'a new secret');
+    await row.locator('[data-rotation="Rotating"]').waitFor();
+    await secretBox.getByRole('button', { name: 'Done, hide it' }).click();
+    await secretBox.waitFor({ state: 'detached' });
+    await row.getByRole('button', { name: /^Send test/ }).click();
+    const secondId = await queued.getByTestId('test-delivery-id').innerText();
+    assert(secondId !== queuedId, 'a second test delivery');
+    const deadline = Date.now() + 15_000;
+    while (!receiver.requests.some((r) => r.headers['webhook-id'] === secondId)) {
+      assert(Date.now() < deadline, 'the second test delivery arrived within 15 s');
+      await admin.waitForTimeout(200);
+    }
+    const second = receiver.requests.find((r) => r.headers['webhook-id'] === secondId);
+    const sigs = String(second.headers['webhook-signature']).split(' ');
+    assert(sigs.length === 2, `two signatures during the overlap: ${second.headers['webhook-signature']}`);
+    assert(signaturesBy(rotated, second).length === 1 && signaturesBy(secret, second).length === 1, 'one signature per secret');
+
+    // Delete it (after confirming); the log keeps its deliveries.
+    await row.getByRole('button', { name: /^Delete/ }).click();
+    await admin.getByRole('alertdialog', { name: `Delete the webhook ${receiver.url}?` }).getByRole('button', { name: 'Delete' }).click();
+    await admin.getByTestId('webhook-outcome').getByText(`The webhook ${receiver.url} is deleted.`).waitFor();
+    await row.waitFor({ state: 'detached' });
+    const after = await t.gql(`query($f: DeliveryFilter) { webhooks { id } deliveries(filter: $f) { edges { node { id } } } }`, {
+      f: { webhookId: hook.id },
+    });
+    assert(!after.webhooks.some((w) => w.id === hook.id), 'the webhook is gone');
+    assert(after.deliveries.edges.length === 2, `the log keeps both deliveries: ${JSON.stringify(after)}`);
+  } finally {
+    await receiver.close();
+  }
 });
 
 // ---------- runner ----------

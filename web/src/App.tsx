@@ -24,6 +24,8 @@ const routes: Route[] = [
   { path: '/admin', render: () => <AdminPage section="users" /> },
   { path: '/admin/tokens', render: () => <AdminPage section="tokens" /> },
   { path: '/admin/policies', render: () => <AdminPage section="policies" /> },
+  { path: '/admin/webhooks', render: () => <AdminPage section="webhooks" /> },
+  { path: '/admin/deliveries', render: () => <AdminPage section="deliveries" /> },
 ];
 
 export function App() {

@@ -118,7 +118,7 @@ pub async fn append(
     .insert(conn)
     .await?;
     // Its notifications commit (or roll back) with it.
-    super::outbox::enqueue(conn, &model).await?;
+    super::outbox::enqueue(conn, &model, stamp.notify_email).await?;
     let signal = Signal::from_model(&model, &stamp.origin);
     if conn.get_database_backend() == DbBackend::Postgres {
         let payload = serde_json::to_string(&signal).map_err(|e| DbErr::Custom(e.to_string()))?;

@@ -101,6 +101,8 @@ pub async fn create_user(
         disabled: Set(false),
         created_at: Set(stamp.now),
         created_by: Set(stamp.actor.clone()),
+        email_opt_out: Set(false),
+        notify_types: Set(None),
     }
     .insert(&txn)
     .await;
@@ -511,6 +513,7 @@ pub async fn authenticate_proxy_email(
                 actor_role: None,
                 now,
                 origin: String::new(),
+                notify_email: false,
             };
             let created = create_user(
                 db,

@@ -9,6 +9,7 @@
 pub mod approvals;
 pub mod artifacts;
 pub mod credentials;
+pub mod decision_links;
 pub mod deployments;
 pub mod events;
 pub mod history;
@@ -38,4 +39,7 @@ pub struct Stamp {
     /// Identifies this process in cross-process notifications, so it can
     /// ignore its own echoes.
     pub origin: String,
+    /// This process sends notification email (an SMTP server is
+    /// configured): approvals it opens queue emails to their reviewers.
+    pub notify_email: bool,
 }

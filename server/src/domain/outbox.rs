@@ -36,6 +36,7 @@ pub const EVENTS: &[(&str, &str)] = &[
 pub const TEST_EVENT: &str = "webhook.test";
 
 pub const CHANNEL_WEBHOOK: &str = "webhook";
+pub const CHANNEL_EMAIL: &str = "email";
 
 /// The webhook event name of an audit event kind, if it is notifiable.
 pub fn webhook_event(kind: &str) -> Option<&'static str> {
@@ -65,11 +66,20 @@ pub fn payload(name: &str, ev: &event::Model, workflow_type: Option<&str>) -> Va
 }
 
 /// Writes the deliveries `ev` calls for, in the caller's transaction (the
-/// one that wrote `ev`).
-pub async fn enqueue(conn: &impl ConnectionTrait, ev: &event::Model) -> Result<(), DbErr> {
+/// one that wrote `ev`): to the webhooks that want it, and, when `email` is
+/// on and the event opens an approval, one email to each reviewer the
+/// approval's policy lets decide.
+pub async fn enqueue(
+    conn: &impl ConnectionTrait,
+    ev: &event::Model,
+    email: bool,
+) -> Result<(), DbErr> {
     let Some(name) = webhook_event(&ev.kind) else {
         return Ok(());
     };
+    if email && name == "approval.created" {
+        enqueue_emails(conn, ev, name).await?;
+    }
     let hooks = webhook::Entity::find()
         .filter(webhook::Column::Active.eq(true))
         .all(conn)
@@ -94,11 +104,54 @@ pub async fn enqueue(conn: &impl ConnectionTrait, ev: &event::Model) -> Result<(
             conn,
             Some(ev.id),
             name,
+            CHANNEL_WEBHOOK,
             h.id,
             payload(name, ev, workflow_type.as_deref()),
             ev.at,
         )
         .await?;
+    }
+    Ok(())
+}
+
+/// One email delivery per reviewer who may decide the approval `ev`
+/// opened, has an email address, and has not opted out (of email, or of
+/// this workflow type).
+async fn enqueue_emails(
+    conn: &impl ConnectionTrait,
+    ev: &event::Model,
+    name: &str,
+) -> Result<(), DbErr> {
+    let Some(aid) = ev.approval_id else {
+        return Ok(());
+    };
+    let Some(a) = entity::approval::Entity::find_by_id(aid).one(conn).await? else {
+        return Ok(());
+    };
+    let policy = super::policies::Policy::from_json(a.policy.as_ref());
+    let workflow_type = workflow_type_of(conn, ev).await?;
+    let users = entity::user::Entity::find()
+        .filter(entity::user::Column::Disabled.eq(false))
+        .filter(entity::user::Column::EmailOptOut.eq(false))
+        .filter(entity::user::Column::Email.is_not_null())
+        .all(conn)
+        .await?;
+    for u in users {
+        let Some(p) = super::identity::principal_for_user(&u, super::principal::Credential::None)
+        else {
+            continue;
+        };
+        if policy.refusal(&p, &a.started_by).is_some() {
+            continue;
+        }
+        if let (Some(types), Some(t)) = (&u.notify_types, &workflow_type)
+            && !list_contains(types, t)
+        {
+            continue;
+        }
+        let mut body = payload(name, ev, workflow_type.as_deref());
+        body["recipient"] = json!({ "user_id": u.id, "name": u.name, "email": u.email });
+        insert(conn, Some(ev.id), name, CHANNEL_EMAIL, u.id, body, ev.at).await?;
     }
     Ok(())
 }
@@ -127,10 +180,12 @@ async fn workflow_type_of(
 }
 
 /// Writes one pending delivery.
+#[allow(clippy::too_many_arguments)]
 pub async fn insert(
     conn: &impl ConnectionTrait,
     event_id: Option<i64>,
     event_type: &str,
+    channel: &str,
     target_id: Uuid,
     payload: Value,
     now: DateTime<Utc>,
@@ -139,7 +194,7 @@ pub async fn insert(
         id: Set(Uuid::now_v7()),
         event_id: Set(event_id),
         event_type: Set(event_type.to_string()),
-        channel: Set(CHANNEL_WEBHOOK.to_string()),
+        channel: Set(channel.to_string()),
         target_id: Set(target_id),
         payload: Set(payload),
         status: Set(DeliveryStatus::Pending),

@@ -171,6 +171,7 @@ async fn start(
         actor_role: principal.role,
         now,
         origin: origin.to_string(),
+        notify_email: false,
     };
     events::append(
         db,
@@ -300,6 +301,7 @@ pub async fn end(
         actor_role,
         now,
         origin: origin.to_string(),
+        notify_email: false,
     };
     let signal = events::append(
         &txn,

@@ -333,7 +333,16 @@ pub async fn send_test(
         "timestamp": stamp.now.to_rfc3339(),
         "data": { "webhook_id": hook.id, "sent_by": stamp.actor, "message": "A test delivery from Baton." },
     });
-    Ok(outbox::insert(db, None, outbox::TEST_EVENT, hook.id, body, stamp.now).await?)
+    Ok(outbox::insert(
+        db,
+        None,
+        outbox::TEST_EVENT,
+        outbox::CHANNEL_WEBHOOK,
+        hook.id,
+        body,
+        stamp.now,
+    )
+    .await?)
 }
 
 /// The event names a webhook receives.

@@ -2,6 +2,7 @@
 //! graphql-ws upgrade), `/healthz`, `/readyz`, and the review app at `/`.
 
 mod auth;
+mod decide;
 mod graphql;
 mod health;
 mod spa;
@@ -46,6 +47,7 @@ pub fn router(app: AppState) -> Router {
         )
         .route("/auth/session", post(auth::sign_in))
         .route("/auth/signout", post(auth::sign_out))
+        .route("/decide/{code}", get(decide::page).post(decide::submit))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(get(spa::serve))

@@ -46,6 +46,16 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
             return;
         }
     };
+    let mail = match &state.config.mail {
+        Some(cfg) => match super::email::transport(cfg) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::error!(error = %e, "no notification email");
+                None
+            }
+        },
+        None => None,
+    };
     let owner = format!("{}-outbox", state.origin);
     // The lease outlives the longest attempt, so a live dispatcher's claim
     // is never taken over while it is still sending.
@@ -58,7 +68,12 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
         let now = state.clock.now();
         match outbox::claim(&state.db, &owner, now, lease, BATCH).await {
             Ok(batch) if !batch.is_empty() => {
-                join_all(batch.into_iter().map(|d| deliver(&state, &http, &owner, d))).await;
+                join_all(
+                    batch
+                        .into_iter()
+                        .map(|d| deliver(&state, &http, mail.as_ref(), &owner, d)),
+                )
+                .await;
                 continue;
             }
             Ok(_) => {}
@@ -87,20 +102,24 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
     }
 }
 
-async fn deliver(state: &AppState, http: &reqwest::Client, owner: &str, d: delivery::Model) {
+async fn deliver(
+    state: &AppState,
+    http: &reqwest::Client,
+    mail: Option<&super::email::Transport>,
+    owner: &str,
+    d: delivery::Model,
+) {
     let now = state.clock.now();
-    let attempt = match webhooks::find(&state.db, d.target_id).await {
-        Err(_) => Attempt::Failed {
-            status: None,
-            error: "the webhook no longer exists".into(),
-            retry_at: None,
-        },
-        Ok(h) if !h.active => Attempt::Failed {
-            status: None,
-            error: "the webhook is disabled".into(),
-            retry_at: None,
-        },
-        Ok(h) => send(state, http, &h, &d, now).await,
+    let attempt = if d.channel == outbox::CHANNEL_EMAIL {
+        let retry = retry_at(
+            d.attempts,
+            state.config.delivery.max_attempts,
+            state.config.delivery.retry_base,
+            now,
+        );
+        super::email::send(state, mail, &d, retry, now).await
+    } else {
+        webhook(state, http, &d, now).await
     };
     let delivered = matches!(attempt, Attempt::Delivered { .. });
     match outbox::record(&state.db, &d, owner, attempt, state.clock.now()).await {
@@ -112,6 +131,27 @@ async fn deliver(state: &AppState, http: &reqwest::Client, owner: &str, d: deliv
         Err(e) => tracing::warn!(delivery_id = %d.id, error = %e, "recording a delivery failed"),
     }
     tracing::debug!(delivery_id = %d.id, event = %d.event_type, attempt = d.attempts, delivered, "delivery attempted");
+}
+
+async fn webhook(
+    state: &AppState,
+    http: &reqwest::Client,
+    d: &delivery::Model,
+    now: DateTime<Utc>,
+) -> Attempt {
+    match webhooks::find(&state.db, d.target_id).await {
+        Err(_) => Attempt::Failed {
+            status: None,
+            error: "the webhook no longer exists".into(),
+            retry_at: None,
+        },
+        Ok(h) if !h.active => Attempt::Failed {
+            status: None,
+            error: "the webhook is disabled".into(),
+            retry_at: None,
+        },
+        Ok(h) => send(state, http, &h, d, now).await,
+    }
 }
 
 async fn send(

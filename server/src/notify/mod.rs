@@ -3,5 +3,6 @@
 //! with each event, is `domain::outbox`.)
 
 pub mod dispatcher;
+pub mod email;
 pub mod signing;
 pub mod slack;
