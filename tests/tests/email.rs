@@ -263,3 +263,82 @@ async fn a_link_follows_the_policy_like_any_vote() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reviewers_can_opt_out_of_email_or_keep_it_to_some_workflow_types() {
+    let (port, got) = smtp_sink().await;
+    let app = spawn_with_mail(Backend::Sqlite, port).await;
+    // Reviewers with emails, each with a token of their own.
+    let mut tokens = Vec::new();
+    for name in ["ana", "bo", "cy"] {
+        let made = app
+            .gql_ok(
+                "mutation($n: String!, $e: String!) { createUser(input: {name: $n, email: $e, role: REVIEWER}) { user { id } } }",
+                json!({ "n": name, "e": format!("{name}@example.com") }),
+            )
+            .await;
+        let id = made["createUser"]["user"]["id"].clone();
+        let token = app
+            .gql_ok(
+                "mutation($u: ID!) { createToken(input: {name: \"t\", role: REVIEWER, userId: $u}) { secret } }",
+                json!({ "u": id }),
+            )
+            .await["createToken"]["secret"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        tokens.push(token);
+    }
+    let (bo, cy) = (tokens[1].clone(), tokens[2].clone());
+    let off = app
+        .gql_as(
+            Some(&bo),
+            "mutation { setNotificationPreferences(email: false) { emailNotifications } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        off["data"]["setNotificationPreferences"]["emailNotifications"], false,
+        "{off}"
+    );
+    let only = app
+        .gql_as(
+            Some(&cy),
+            "mutation { setNotificationPreferences(workflowTypes: [\"run_experiment\"]) { notifyWorkflowTypes } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        only["data"]["setNotificationPreferences"]["notifyWorkflowTypes"],
+        json!(["run_experiment"])
+    );
+    let bad = app
+        .gql_as(
+            Some(&cy),
+            "mutation { setNotificationPreferences(workflowTypes: [\"nope\"]) { emailNotifications } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(baton_e2e::gql_error_code(&bad), "BAD_USER_INPUT");
+
+    app.run_workflow(
+        "generate_draft",
+        json!({ "story_id": "s", "scene": "x", "prompt": "Mara finds a letter." }),
+        true,
+    )
+    .await;
+    wait_for_mail(&got, 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let to: Vec<String> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m.to.clone())
+        .collect();
+    assert_eq!(
+        to,
+        vec!["ana@example.com".to_string()],
+        "bo opted out; cy wants experiments only"
+    );
+    app.stop().await;
+}

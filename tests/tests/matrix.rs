@@ -119,6 +119,8 @@ enum Case {
     RotateWebhookSecret,
     SendTestWebhook,
     Redeliver,
+    OwnPreferences,
+    OthersPreferences,
 }
 
 impl Case {
@@ -173,6 +175,8 @@ const MUTATIONS: &[Row] = &[
     Row { field: "rotateWebhookSecret", what: "an existing webhook",            case: Case::RotateWebhookSecret, expect: [U, U, F, F, F, A] },
     Row { field: "sendTestWebhook",    what: "an existing webhook",             case: Case::SendTestWebhook,  expect: [U, U, F, F, F, A] },
     Row { field: "redeliver",          what: "a dead delivery",                 case: Case::Redeliver,        expect: [U, U, F, F, F, A] },
+    Row { field: "setNotificationPreferences", what: "the caller's own",         case: Case::OwnPreferences,   expect: [U, U, A, A, A, A] },
+    Row { field: "setNotificationPreferences", what: "another user's",           case: Case::OthersPreferences, expect: [U, U, F, F, F, A] },
 ];
 
 // ---------------------------------------------------------------------------
@@ -656,6 +660,10 @@ impl Ctx {
             "SELECT COUNT(*) FROM users WHERE disabled".into(),
         ));
         queries.push((
+            "users opted out of email".into(),
+            "SELECT COUNT(*) FROM users WHERE email_opt_out".into(),
+        ));
+        queries.push((
             "api_tokens revoked".into(),
             "SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NOT NULL".into(),
         ));
@@ -754,7 +762,8 @@ impl Ctx {
             | Case::RunDeployConfig
             | Case::CreateUser
             | Case::SetPolicy
-            | Case::CreateWebhook => Fixture::default(),
+            | Case::CreateWebhook
+            | Case::OwnPreferences => Fixture::default(),
             Case::CancelOthers | Case::RetryOthers => Fixture {
                 id: self
                     .workflow_of(&self.owner, case == Case::RetryOthers)
@@ -817,7 +826,10 @@ impl Ctx {
                     ..Default::default()
                 }
             }
-            Case::DisableUser | Case::CreateSignInLink | Case::CreateToken => {
+            Case::DisableUser
+            | Case::CreateSignInLink
+            | Case::CreateToken
+            | Case::OthersPreferences => {
                 let data = self
                     .app
                     .gql_as(
@@ -1012,6 +1024,14 @@ impl Ctx {
                 "mutation($id: ID!) { redeliver(id: $id) { status attempts } }",
                 json!({ "id": fx.id }),
             ),
+            Case::OwnPreferences => (
+                "mutation { setNotificationPreferences(email: false) { emailNotifications } }",
+                json!({}),
+            ),
+            Case::OthersPreferences => (
+                "mutation($id: ID!) { setNotificationPreferences(userId: $id, email: false) { emailNotifications } }",
+                json!({ "id": fx.id }),
+            ),
         }
     }
 
@@ -1069,6 +1089,9 @@ impl Ctx {
             }
             Case::SendTestWebhook => data["sendTestWebhook"]["eventType"] == "webhook.test",
             Case::Redeliver => data["redeliver"]["status"] == "PENDING",
+            Case::OwnPreferences | Case::OthersPreferences => {
+                data["setNotificationPreferences"]["emailNotifications"] == false
+            }
         };
         (!ok).then(|| format!("allowed, but it did not do it: {data}"))
     }

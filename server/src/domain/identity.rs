@@ -220,6 +220,42 @@ pub async fn disable_user(
     Ok((user, signal))
 }
 
+/// A user's notification choices: email on or off, and the workflow types
+/// they want to hear about (`Some(None)` clears the filter: all types).
+pub async fn set_notification_preferences(
+    db: &DatabaseConnection,
+    registry: &crate::engine::registry::Registry,
+    user_id: Uuid,
+    email: Option<bool>,
+    workflow_types: Option<Option<Vec<String>>>,
+) -> AppResult<user::Model> {
+    let current = find_user(db, user_id).await?;
+    let mut m: user::ActiveModel = current.into();
+    if let Some(on) = email {
+        m.email_opt_out = Set(!on);
+    }
+    if let Some(types) = workflow_types {
+        m.notify_types = Set(match types {
+            Some(t) if !t.is_empty() => {
+                for (i, name) in t.iter().enumerate() {
+                    if registry.get(name).is_none() {
+                        return Err(AppError::bad_input(
+                            format!("workflowTypes[{i}]"),
+                            format!(
+                                "unknown workflow type '{name}'; known types: {}",
+                                registry.names().join(", ")
+                            ),
+                        ));
+                    }
+                }
+                Some(serde_json::json!(t))
+            }
+            _ => None,
+        });
+    }
+    Ok(m.update(db).await?)
+}
+
 // ---------- tokens ----------
 
 #[derive(Debug, Clone)]

@@ -137,6 +137,20 @@ impl User {
     async fn created_by(&self) -> &str {
         &self.0.created_by
     }
+    /// Whether notification email reaches this user (they can opt out).
+    async fn email_notifications(&self) -> bool {
+        !self.0.email_opt_out
+    }
+    /// Notifications only for these workflow types; null: all.
+    async fn notify_workflow_types(&self) -> Option<Vec<String>> {
+        self.0.notify_types.as_ref().and_then(|v| {
+            v.as_array().map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+        })
+    }
 }
 
 /// An API token (never its secret).

@@ -327,6 +327,44 @@ impl CoreMutations {
         Ok(ApiToken(token))
     }
 
+    /// Sets who hears about what: email on or off, and only some workflow
+    /// types (an empty list: all). For yourself; an admin may set anyone's
+    /// with `userId`.
+    async fn set_notification_preferences(
+        &self,
+        ctx: &Context<'_>,
+        user_id: Option<ID>,
+        email: Option<bool>,
+        workflow_types: Option<Vec<String>>,
+    ) -> Result<User> {
+        let principal = require(ctx, Permission::Read)?;
+        let state = state(ctx);
+        let target = match user_id {
+            Some(id) => {
+                let id = parse_id("userId", &id)?;
+                if Some(id) != principal.user_id() {
+                    principal.require(Permission::Admin)?;
+                }
+                id
+            }
+            None => principal.user_id().ok_or_else(|| {
+                AppError::bad_input(
+                    "userId",
+                    "only users have notification preferences; name one with userId",
+                )
+            })?,
+        };
+        let user = identity::set_notification_preferences(
+            &state.db,
+            &state.registry,
+            target,
+            email,
+            workflow_types.map(Some),
+        )
+        .await?;
+        Ok(User(user))
+    }
+
     /// Sets the approval policy of a workflow type (ADMIN); recorded as a
     /// `policy.set` event. Approvals already open keep the policy they were
     /// created under.
