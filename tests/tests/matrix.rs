@@ -850,13 +850,14 @@ impl Ctx {
             | Case::DeleteWebhook
             | Case::RotateWebhookSecret
             | Case::SendTestWebhook => Fixture {
-                id: self.webhook(n, true).await,
+                id: self.webhook(n).await,
                 ..Default::default()
             },
             Case::Redeliver => {
-                // A test delivery to a disabled webhook dies at its first
-                // attempt.
-                let hook = self.webhook(n, false).await;
+                // A test delivery whose webhook is disabled before it got
+                // through dies at its next attempt; enabled again, it may be
+                // redelivered.
+                let hook = self.webhook(n).await;
                 let sent = self
                     .app
                     .gql_ok(
@@ -865,6 +866,7 @@ impl Ctx {
                     )
                     .await;
                 let id = sent["sendTestWebhook"]["id"].as_str().unwrap().to_string();
+                self.set_active(&hook, false).await;
                 let deadline = tokio::time::Instant::now() + LONG;
                 loop {
                     let d = self
@@ -883,6 +885,7 @@ impl Ctx {
                     );
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
+                self.set_active(&hook, true).await;
                 Fixture {
                     id,
                     ..Default::default()
@@ -907,9 +910,8 @@ impl Ctx {
         }
     }
 
-    /// A webhook (as the admin) to a closed port; `active` false makes its
-    /// deliveries die at once.
-    async fn webhook(&self, n: usize, active: bool) -> String {
+    /// A webhook (as the admin) to a closed port.
+    async fn webhook(&self, n: usize) -> String {
         let data = self
             .app
             .gql_ok(
@@ -921,15 +923,16 @@ impl Ctx {
             .as_str()
             .unwrap()
             .to_string();
-        if !active {
-            self.app
-                .gql_ok(
-                    "mutation($id: ID!) { updateWebhook(id: $id, input: {active: false}) { active } }",
-                    json!({ "id": id }),
-                )
-                .await;
-        }
         id
+    }
+
+    async fn set_active(&self, webhook: &str, active: bool) {
+        self.app
+            .gql_ok(
+                "mutation($id: ID!, $a: Boolean!) { updateWebhook(id: $id, input: {active: $a}) { active } }",
+                json!({ "id": webhook, "a": active }),
+            )
+            .await;
     }
 
     /// The mutation of a row on `fx`, and a check of an allowed answer.

@@ -358,6 +358,29 @@ async fn a_delivery_that_keeps_failing_dies_and_an_admin_can_redeliver_it() {
 
     *receiver.always.lock().unwrap() = None;
     let id = dead["id"].as_str().unwrap().to_string();
+    // Nowhere to send it while its webhook is disabled.
+    let toggle = |on: bool| {
+        app.gql_ok(
+            "mutation($id: ID!, $a: Boolean!) { updateWebhook(id: $id, input: {active: $a}) { active } }",
+            json!({ "id": hook, "a": on }),
+        )
+    };
+    toggle(false).await;
+    let refused = app
+        .gql(
+            "mutation($id: ID!) { redeliver(id: $id) { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(gql_error_code(&refused), "CONFLICT", "{refused}");
+    let test = app
+        .gql(
+            "mutation($id: ID!) { sendTestWebhook(id: $id) { id } }",
+            json!({ "id": hook }),
+        )
+        .await;
+    assert_eq!(gql_error_code(&test), "CONFLICT", "{test}");
+    toggle(true).await;
     let again = app
         .gql_ok(
             "mutation($id: ID!) { redeliver(id: $id) { status attempts } }",

@@ -390,6 +390,25 @@ pub async fn redeliver(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<delivery::Model> {
+    let current = find(db, id).await?;
+    if current.channel == CHANNEL_WEBHOOK {
+        match webhook::Entity::find_by_id(current.target_id)
+            .one(db)
+            .await?
+        {
+            None => {
+                return Err(AppError::Conflict(
+                    "its webhook was deleted; there is nowhere to send it".into(),
+                ));
+            }
+            Some(h) if !h.active => {
+                return Err(AppError::Conflict(
+                    "its webhook is disabled; enable it first".into(),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     let res = delivery::Entity::update_many()
         .col_expr(
             delivery::Column::Status,

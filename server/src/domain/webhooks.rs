@@ -328,6 +328,11 @@ pub async fn send_test(
     id: Uuid,
 ) -> AppResult<entity::delivery::Model> {
     let hook = find(db, id).await?;
+    if !hook.active {
+        return Err(AppError::Conflict(
+            "the webhook is disabled; enable it to send a test".into(),
+        ));
+    }
     let body = json!({
         "type": outbox::TEST_EVENT,
         "timestamp": stamp.now.to_rfc3339(),

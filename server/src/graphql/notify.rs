@@ -126,7 +126,8 @@ pub struct WebhookSecretPayload {
 /// A new webhook.
 #[derive(InputObject)]
 pub struct CreateWebhookInput {
-    /// `https://…` (or `http://` on a private network); for SLACK, the
+    /// `https://…` (`http://` is accepted too: use it only where the
+    /// network between Baton and the receiver is trusted); for SLACK, the
     /// channel's incoming-webhook URL.
     pub url: String,
     #[graphql(default_with = "WebhookKind::Standard")]
