@@ -97,6 +97,7 @@ describe('Admin: webhooks', () => {
     const shown = await screen.findByTestId('webhook-secret');
     expect(h.calls.find((c) => c.operationName === 'CreateWebhook')?.variables).toEqual({
       input: {
+        kind: 'STANDARD',
         url: URL_A,
         events: ['approval.created', 'workflow.failed'],
         workflowTypes: ['generate_draft'],

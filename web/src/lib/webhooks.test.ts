@@ -14,6 +14,7 @@ import {
 describe('webhookInput', () => {
   it('builds createWebhook’s input: events in the server’s order, no types means every type', () => {
     const { input, errors } = webhookInput({
+      kind: 'STANDARD',
       url: '  https://hooks.example.com/baton ',
       events: ['workflow.failed', 'approval.created'],
       workflowTypes: [],
@@ -21,6 +22,7 @@ describe('webhookInput', () => {
     });
     expect(errors).toEqual({});
     expect(input).toEqual({
+      kind: 'STANDARD',
       url: 'https://hooks.example.com/baton',
       events: ['approval.created', 'workflow.failed'],
       workflowTypes: null,
@@ -30,11 +32,13 @@ describe('webhookInput', () => {
 
   it('keeps chosen workflow types and the description', () => {
     const { input } = webhookInput({
+      kind: 'SLACK',
       url: 'http://10.0.0.5:9000/in',
       events: ['approval.decided'],
       workflowTypes: ['generate_draft', 'generate_draft', 'run_experiment'],
       description: 'Ops channel',
     });
+    expect(input.kind).toBe('SLACK');
     expect(input.workflowTypes).toEqual(['generate_draft', 'run_experiment']);
     expect(input.description).toBe('Ops channel');
   });

@@ -4,7 +4,7 @@
 // field names → the form's, a webhook's secret rotation in words, and the
 // delivery log's statuses.
 
-import type { CreateWebhookInput, DeliveryStatus } from '../gql/graphql';
+import type { CreateWebhookInput, DeliveryStatus, WebhookKind } from '../gql/graphql';
 import { formatDateTime, parseTime } from './format';
 
 /** The events a webhook can receive, in the order the server lists them. */
@@ -20,6 +20,8 @@ export const WEBHOOK_EVENTS: readonly { name: string; description: string }[] = 
 export const TEST_EVENT = 'webhook.test';
 
 export interface WebhookFormValues {
+  /** STANDARD: signed JSON; SLACK: a channel's incoming-webhook URL. */
+  kind: WebhookKind;
   url: string;
   /** Event names, in any order. */
   events: string[];
@@ -30,7 +32,13 @@ export interface WebhookFormValues {
 
 export type WebhookField = 'url' | 'events' | 'workflowTypes' | 'description';
 
-export const EMPTY_WEBHOOK_FORM: WebhookFormValues = { url: '', events: [], workflowTypes: [], description: '' };
+export const EMPTY_WEBHOOK_FORM: WebhookFormValues = {
+  kind: 'STANDARD',
+  url: '',
+  events: [],
+  workflowTypes: [],
+  description: '',
+};
 
 /** Adds or removes one name, keeping the rest. */
 export function toggled(list: readonly string[], name: string, on: boolean): string[] {
@@ -51,6 +59,7 @@ export function webhookInput(v: WebhookFormValues): {
   const description = v.description.trim();
   return {
     input: {
+      kind: v.kind,
       url,
       events,
       workflowTypes: v.workflowTypes.length === 0 ? null : [...new Set(v.workflowTypes)],

@@ -35,6 +35,7 @@ import { Link } from '../../router';
 export const AdminWebhookFields = graphql(`
   fragment AdminWebhook on Webhook {
     id
+    kind
     url
     description
     events
@@ -467,6 +468,27 @@ function CreateWebhookForm({
       }}
     >
       <h2 id={headingId}>Add a webhook</h2>
+      <fieldset className="form-row">
+        <legend>Receiver</legend>
+        <label>
+          <input
+            type="radio"
+            name="webhook-kind"
+            checked={values.kind === 'STANDARD'}
+            onChange={() => set('kind', 'STANDARD')}
+          />{' '}
+          Signed JSON (Standard Webhooks)
+        </label>
+        <label>
+          <input
+            type="radio"
+            name="webhook-kind"
+            checked={values.kind === 'SLACK'}
+            onChange={() => set('kind', 'SLACK')}
+          />{' '}
+          Slack channel (incoming-webhook URL; a message with a Review button)
+        </label>
+      </fieldset>
       <div className="form-row">
         <Field
           id="webhook-url"
