@@ -919,11 +919,10 @@ impl Ctx {
                 json!({ "u": format!("http://127.0.0.1:9/fixture-{n}") }),
             )
             .await;
-        let id = data["createWebhook"]["webhook"]["id"]
+        data["createWebhook"]["webhook"]["id"]
             .as_str()
             .unwrap()
-            .to_string();
-        id
+            .to_string()
     }
 
     async fn set_active(&self, webhook: &str, active: bool) {
