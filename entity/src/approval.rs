@@ -57,6 +57,12 @@ pub struct Model {
     /// Inputs of the next workflow read from the approved artifact at
     /// decision time: `{"input_key": "/json/pointer"}`.
     pub artifact_bindings: Option<Json>,
+    /// When the eligible reviewers are reminded, if still pending.
+    pub remind_at: Option<DateTimeUtc>,
+    pub reminded_at: Option<DateTimeUtc>,
+    /// When it is escalated to the policy's escalation reviewers.
+    pub escalate_at: Option<DateTimeUtc>,
+    pub escalated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,7 @@ mod m20261127_000011_protect_events;
 mod m20261127_000012_create_outbox;
 mod m20261127_000013_add_webhook_kind;
 mod m20261127_000014_create_decision_links;
+mod m20261127_000015_add_approval_reminders;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000012_create_outbox::Migration),
             Box::new(m20261127_000013_add_webhook_kind::Migration),
             Box::new(m20261127_000014_create_decision_links::Migration),
+            Box::new(m20261127_000015_add_approval_reminders::Migration),
         ]
     }
 }

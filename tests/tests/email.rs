@@ -342,3 +342,141 @@ async fn reviewers_can_opt_out_of_email_or_keep_it_to_some_workflow_types() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reviewers_are_reminded_then_the_lead_is_told_each_once() {
+    use std::sync::Arc as StdArc;
+    let (port, got) = smtp_sink().await;
+    let clock = StdArc::new(baton::clock::ManualClock::new(chrono::Utc::now()));
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        move |c| {
+            c.mail = Some(MailConfig {
+                smtp_url: format!("smtp://127.0.0.1:{port}"),
+                from: "Baton <baton@example.com>".into(),
+            });
+        },
+        Overrides {
+            clock: Some(clock.clone()),
+            ..Default::default()
+        },
+    )
+    .await;
+    for (name, role) in [("ana", "REVIEWER"), ("bo", "REVIEWER"), ("lead", "ADMIN")] {
+        app.gql_ok(
+            "mutation($n: String!, $e: String!, $r: Role!) { createUser(input: {name: $n, email: $e, role: $r}) { user { id } } }",
+            json!({ "n": name, "e": format!("{name}@example.com"), "r": role }),
+        )
+        .await;
+    }
+    app.set_policy(
+        "generate_draft",
+        json!({ "allowedRoles": ["REVIEWER"], "requiredApprovals": 2, "remindAfterSeconds": 3600,
+                "escalateAfterSeconds": 7200, "escalateTo": ["lead"] }),
+    )
+    .await;
+    let bad = app
+        .gql(
+            "mutation { setApprovalPolicy(input: {workflowType: \"generate_draft\", remindAfterSeconds: 100, escalateAfterSeconds: 50}) { workflowType } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        bad["errors"][0]["extensions"]["field"],
+        "input.escalateAfterSeconds"
+    );
+    let run = app
+        .run_workflow(
+            "generate_draft",
+            json!({ "story_id": "s", "scene": "x", "prompt": "Mara finds a letter." }),
+            true,
+        )
+        .await;
+    let approval = run["approval"]["id"].as_str().unwrap().to_string();
+    let first = wait_for_mail(&got, 2).await;
+    let mut to: Vec<String> = first.iter().flat_map(|m| m.to.clone()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["ana@example.com", "bo@example.com"],
+        "the reviewers, not the admin lead"
+    );
+    // Ana approves (1 of 2): only bo is reminded.
+    let link = links(&unfold(
+        &first
+            .iter()
+            .find(|m| m.to[0] == "ana@example.com")
+            .unwrap()
+            .data,
+    ))
+    .into_iter()
+    .find(|l| !l.contains("href"))
+    .unwrap();
+    assert_eq!(
+        app.http
+            .post(&link)
+            .form(&[("feedback", "")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+
+    clock.advance(chrono::TimeDelta::seconds(3601));
+    let mails = wait_for_mail(&got, 3).await;
+    let reminder = &mails[2];
+    assert_eq!(reminder.to, ["bo@example.com"], "ana already voted");
+    assert!(unfold(&reminder.data).contains("Subject: Reminder: review needed"));
+
+    clock.advance(chrono::TimeDelta::seconds(3600));
+    let mails = wait_for_mail(&got, 4).await;
+    assert_eq!(mails[3].to, ["lead@example.com"]);
+    assert!(unfold(&mails[3].data).contains("Subject: Escalated"));
+
+    // Another process sweeping now finds nothing left to do: once per step.
+    let state = app.state.clone();
+    let again = baton::domain::approvals::remind_and_escalate_due(
+        &state.db,
+        &state.stamp(&baton::domain::Principal::system()),
+    )
+    .await
+    .unwrap();
+    assert!(again.is_empty());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        got.lock().unwrap().len(),
+        4,
+        "no second reminder or escalation"
+    );
+    let history = app
+        .gql_ok(
+            "query($c: ID!) { history(chainId: $c) { kind } }",
+            json!({ "c": run["workflow"]["chainId"] }),
+        )
+        .await;
+    let kinds: Vec<&str> = history["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "approval.reminded").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "approval.escalated").count(),
+        1
+    );
+    let a = app
+        .gql_ok(
+            "query($id: ID!) { approval(id: $id) { status } }",
+            json!({ "id": approval }),
+        )
+        .await;
+    assert_eq!(a["approval"]["status"], "PENDING");
+    app.stop().await;
+}

@@ -40,6 +40,8 @@ use crate::engine::registry::{ApprovalRequest, Registry};
 use crate::error::{AppError, AppResult, is_unique_violation};
 
 pub const APPROVAL_VOTED: &str = "approval.voted";
+pub const APPROVAL_REMINDED: &str = "approval.reminded";
+pub const APPROVAL_ESCALATED: &str = "approval.escalated";
 pub const ARTIFACT_EDITED: &str = "artifact.edited";
 
 /// Longest feedback a reviewer may write.
@@ -121,6 +123,14 @@ pub async fn insert(
         policy: Set(Some(policy_json.clone())),
         started_by: Set(started_by),
         artifact_bindings: Set(bindings),
+        remind_at: Set(policy
+            .remind_after_secs
+            .map(|s| stamp.now + chrono::TimeDelta::seconds(s))),
+        reminded_at: Set(None),
+        escalate_at: Set(policy
+            .escalate_after_secs
+            .map(|s| stamp.now + chrono::TimeDelta::seconds(s))),
+        escalated_at: Set(None),
     }
     .insert(conn)
     .await?;
@@ -702,6 +712,73 @@ pub fn status_word(s: ApprovalStatus) -> &'static str {
         ApprovalStatus::Expired => "expired",
         ApprovalStatus::Cancelled => "cancelled",
     }
+}
+
+/// Reminds and escalates pending approvals whose time has come, each step
+/// once: the guarded UPDATE (`reminded_at IS NULL`) and its event commit
+/// together, so several processes sweeping at once do it once between them.
+/// The events queue their notifications (see `outbox`).
+pub async fn remind_and_escalate_due(
+    db: &DatabaseConnection,
+    stamp: &Stamp,
+) -> AppResult<Vec<Signal>> {
+    let mut signals = Vec::new();
+    for (due_col, done_col, kind) in [
+        (
+            approval::Column::RemindAt,
+            approval::Column::RemindedAt,
+            APPROVAL_REMINDED,
+        ),
+        (
+            approval::Column::EscalateAt,
+            approval::Column::EscalatedAt,
+            APPROVAL_ESCALATED,
+        ),
+    ] {
+        let due: Vec<approval::Model> = approval::Entity::find()
+            .filter(approval::Column::Status.eq(ApprovalStatus::Pending))
+            .filter(due_col.is_not_null())
+            .filter(due_col.lte(stamp.now))
+            .filter(done_col.is_null())
+            .limit(100)
+            .all(db)
+            .await?;
+        for a in due {
+            let txn = db.begin().await?;
+            let res = approval::Entity::update_many()
+                .col_expr(done_col, Expr::value(stamp.now))
+                .filter(approval::Column::Id.eq(a.id))
+                .filter(approval::Column::Status.eq(ApprovalStatus::Pending))
+                .filter(done_col.is_null())
+                .exec(&txn)
+                .await?;
+            if res.rows_affected == 1 {
+                let policy = Policy::from_json(a.policy.as_ref());
+                signals.push(
+                    events::append(
+                        &txn,
+                        stamp,
+                        NewEvent {
+                            kind,
+                            workflow_id: Some(a.workflow_id),
+                            approval_id: Some(a.id),
+                            chain_id: Some(a.chain_id),
+                            payload: json!({
+                                "artifact_type": a.artifact_type,
+                                "artifact_version": a.artifact_version,
+                                "score": a.score,
+                                "expires_at": a.expires_at,
+                                "escalate_to": (kind == APPROVAL_ESCALATED).then_some(&policy.escalate_to),
+                            }),
+                        },
+                    )
+                    .await?,
+                );
+            }
+            txn.commit().await?;
+        }
+    }
+    Ok(signals)
 }
 
 /// Settles pending approvals whose `expires_at` has passed, as each one's

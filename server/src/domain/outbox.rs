@@ -28,6 +28,8 @@ pub const EVENTS: &[(&str, &str)] = &[
     ("approval.created", "approval.created"),
     ("approval.decided", "approval.decided"),
     ("approval.expired", "approval.expired"),
+    ("approval.expiring", "approval.reminded"),
+    ("approval.escalated", "approval.escalated"),
     ("workflow.failed", "workflow.failed"),
     ("deployment.created", "deployment.activated"),
 ];
@@ -77,7 +79,12 @@ pub async fn enqueue(
     let Some(name) = webhook_event(&ev.kind) else {
         return Ok(());
     };
-    if email && name == "approval.created" {
+    if email
+        && matches!(
+            name,
+            "approval.created" | "approval.expiring" | "approval.escalated"
+        )
+    {
         enqueue_emails(conn, ev, name).await?;
     }
     let hooks = webhook::Entity::find()
@@ -114,9 +121,11 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// One email delivery per reviewer who may decide the approval `ev`
-/// opened, has an email address, and has not opted out (of email, or of
-/// this workflow type).
+/// One email delivery per person `ev` concerns who has an email address
+/// and has not opted out (of email, or of this workflow type): for a new
+/// approval or a reminder, each reviewer who may decide it (a reminder
+/// skips those who already voted on the current version); for an
+/// escalation, the policy's escalation users.
 async fn enqueue_emails(
     conn: &impl ConnectionTrait,
     ev: &event::Model,
@@ -136,12 +145,29 @@ async fn enqueue_emails(
         .filter(entity::user::Column::Email.is_not_null())
         .all(conn)
         .await?;
+    let voted: Vec<String> = if name == "approval.expiring" {
+        entity::vote::Entity::find()
+            .filter(entity::vote::Column::ApprovalId.eq(a.id))
+            .filter(entity::vote::Column::ArtifactVersion.eq(a.artifact_version))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|v| v.reviewer)
+            .collect()
+    } else {
+        Vec::new()
+    };
     for u in users {
         let Some(p) = super::identity::principal_for_user(&u, super::principal::Credential::None)
         else {
             continue;
         };
-        if policy.refusal(&p, &a.started_by).is_some() {
+        let concerned = if name == "approval.escalated" {
+            policy.escalate_to.contains(&u.name)
+        } else {
+            policy.refusal(&p, &a.started_by).is_none() && !voted.contains(&u.name)
+        };
+        if !concerned {
             continue;
         }
         if let (Some(types), Some(t)) = (&u.notify_types, &workflow_type)

@@ -68,6 +68,18 @@ pub struct Policy {
     pub expires_in_secs: Option<i64>,
     #[serde(default)]
     pub on_expiry: OnExpiry,
+    /// Remind the reviewers who may decide this long after the approval
+    /// was created, if it is still pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remind_after_secs: Option<i64>,
+    /// Escalate (tell `escalate_to`) this long after creation, if still
+    /// pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_after_secs: Option<i64>,
+    /// User names told on escalation (they decide only if the policy lets
+    /// them, as admins do by default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalate_to: Vec<String>,
 }
 
 impl Default for Policy {
@@ -79,6 +91,9 @@ impl Default for Policy {
             required_approvals: 1,
             expires_in_secs: None,
             on_expiry: OnExpiry::default(),
+            remind_after_secs: None,
+            escalate_after_secs: None,
+            escalate_to: Vec::new(),
         }
     }
 }
@@ -256,6 +271,11 @@ pub struct PolicyChange {
     /// `Some(None)` clears the expiry.
     pub expires_in_secs: Option<Option<i64>>,
     pub on_expiry: Option<OnExpiry>,
+    /// `Some(None)` clears it.
+    pub remind_after_secs: Option<Option<i64>>,
+    /// `Some(None)` clears it.
+    pub escalate_after_secs: Option<Option<i64>>,
+    pub escalate_to: Option<Vec<String>>,
 }
 
 /// Validates and stores a policy change, with a `policy.set` event that
@@ -395,6 +415,65 @@ pub async fn set(
             _ => {}
         }
         p.on_expiry = o;
+    }
+    for (field, value, target) in [
+        (
+            "input.remindAfterSeconds",
+            change.remind_after_secs,
+            &mut p.remind_after_secs,
+        ),
+        (
+            "input.escalateAfterSeconds",
+            change.escalate_after_secs,
+            &mut p.escalate_after_secs,
+        ),
+    ] {
+        if let Some(v) = value {
+            if let Some(s) = v
+                && !(1..=365 * 24 * 3600).contains(&s)
+            {
+                return Err(AppError::bad_input(
+                    field,
+                    format!(
+                        "{} must be 1 second to 365 days (or 0 for never)",
+                        &field[6..]
+                    ),
+                ));
+            }
+            *target = v;
+        }
+    }
+    if let Some(users) = change.escalate_to {
+        let mut names = Vec::new();
+        for (i, name) in users.iter().enumerate() {
+            let name = name.trim();
+            let u = super::identity::user_by_name(&txn, name)
+                .await
+                .map_err(|_| {
+                    AppError::bad_input(
+                        format!("input.escalateTo[{i}]"),
+                        format!("no user named '{name}'"),
+                    )
+                })?;
+            if !names.contains(&u.name) {
+                names.push(u.name);
+            }
+        }
+        p.escalate_to = names;
+    }
+    if let (Some(r), Some(e)) = (p.remind_after_secs, p.escalate_after_secs)
+        && e <= r
+    {
+        return Err(AppError::bad_input(
+            "input.escalateAfterSeconds",
+            "escalation comes after the reminder: escalateAfterSeconds must exceed remindAfterSeconds",
+        ));
+    }
+    if p.escalate_after_secs.is_some() && p.escalate_to.is_empty() {
+        return Err(AppError::bad_input(
+            "input.escalateTo",
+            "name the users an escalation tells",
+        ));
     }
     if p.roles().is_empty() && p.allowed_users.is_empty() {
         return Err(AppError::bad_input(

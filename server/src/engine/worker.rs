@@ -217,6 +217,10 @@ impl Worker {
 
     async fn sweep_expired_approvals(&self) {
         let stamp = self.state.stamp(&Principal::system());
+        match approvals::remind_and_escalate_due(&self.state.db, &stamp).await {
+            Ok(signals) => self.state.hub.publish(signals),
+            Err(e) => tracing::warn!(error = ?e, "reminding or escalating approvals failed"),
+        }
         match approvals::expire_due(
             &self.state.db,
             &self.state.registry,

@@ -85,6 +85,7 @@ impl Webhook {
         self.0.description.as_deref()
     }
     /// The events it receives: `approval.created`, `approval.decided`,
+    /// `approval.expiring` (a reminder), `approval.escalated`,
     /// `approval.expired`, `workflow.failed`, `deployment.created`.
     async fn events(&self) -> Vec<String> {
         webhooks::event_names(&self.0)

@@ -105,6 +105,18 @@ impl ApprovalPolicy {
     async fn expires_in_seconds(&self) -> Option<i32> {
         self.0.policy.expires_in_secs.map(|s| s as i32)
     }
+    /// Reviewers who may decide are reminded this long after creation.
+    async fn remind_after_seconds(&self) -> Option<i32> {
+        self.0.policy.remind_after_secs.map(|s| s as i32)
+    }
+    /// `escalateTo` is told this long after creation.
+    async fn escalate_after_seconds(&self) -> Option<i32> {
+        self.0.policy.escalate_after_secs.map(|s| s as i32)
+    }
+    /// Who an escalation tells.
+    async fn escalate_to(&self) -> &[String] {
+        &self.0.policy.escalate_to
+    }
     async fn on_expiry(&self) -> ExpiryOutcome {
         let o = &self.0.policy.on_expiry;
         ExpiryOutcome {
@@ -141,6 +153,14 @@ pub struct ApprovalPolicyInput {
     /// Seconds; 0 clears the deadline.
     pub expires_in_seconds: Option<i32>,
     pub on_expiry: Option<ExpiryOutcomeInput>,
+    /// Remind the reviewers who may decide this long after creation, if
+    /// still pending; 0 clears it.
+    pub remind_after_seconds: Option<i32>,
+    /// Escalate (tell `escalateTo`) this long after creation, if still
+    /// pending; longer than the reminder; 0 clears it.
+    pub escalate_after_seconds: Option<i32>,
+    /// User names an escalation tells.
+    pub escalate_to: Option<Vec<String>>,
 }
 
 impl ApprovalPolicyInput {
@@ -156,6 +176,13 @@ impl ApprovalPolicyInput {
             expires_in_secs: self
                 .expires_in_seconds
                 .map(|s| (s != 0).then_some(i64::from(s))),
+            remind_after_secs: self
+                .remind_after_seconds
+                .map(|s| (s != 0).then_some(i64::from(s))),
+            escalate_after_secs: self
+                .escalate_after_seconds
+                .map(|s| (s != 0).then_some(i64::from(s))),
+            escalate_to: self.escalate_to,
             on_expiry: self.on_expiry.map(|o| policies::OnExpiry {
                 action: o.action.into(),
                 reason: o.reason.filter(|r| !r.trim().is_empty()),

@@ -148,7 +148,15 @@ fn compose(
         .as_f64()
         .map(|s| format!(", score {s:.1}"))
         .unwrap_or_default();
-    let subject = format!("Review needed: {artifact} from {workflow}{score}");
+    let subject = match payload["type"].as_str() {
+        Some("approval.expiring") => {
+            format!("Reminder: review needed: {artifact} from {workflow}{score}")
+        }
+        Some("approval.escalated") => {
+            format!("Escalated: still waiting for a review: {artifact} from {workflow}{score}")
+        }
+        _ => format!("Review needed: {artifact} from {workflow}{score}"),
+    };
     let text = format!(
         "Hello {name},\n\n\
          {workflow} produced a {artifact}{score} that needs your decision.\n\n\

@@ -25,6 +25,10 @@ pub fn message(payload: &Value, public_url: &str) -> Value {
             }
         ),
         "approval.expired" => format!("Expired without a decision: {workflow_type}"),
+        "approval.expiring" => format!("Reminder: review needed: {artifact} from {workflow_type}"),
+        "approval.escalated" => {
+            format!("Escalated: still waiting for a review: {artifact} from {workflow_type}")
+        }
         "workflow.failed" => format!("Workflow failed: {workflow_type}"),
         "deployment.created" => format!(
             "Deployed: {} in {}",
@@ -59,7 +63,10 @@ pub fn message(payload: &Value, public_url: &str) -> Value {
     }
     if let Some(path) = data["review_path"].as_str() {
         let url = format!("{}{path}", public_url.trim_end_matches('/'));
-        let label = if kind == "approval.created" {
+        let label = if matches!(
+            kind,
+            "approval.created" | "approval.expiring" | "approval.escalated"
+        ) {
             "Review"
         } else {
             "Open"

@@ -12,6 +12,8 @@ export const WEBHOOK_EVENTS: readonly { name: string; description: string }[] = 
   { name: 'approval.created', description: 'A workflow asks for a decision.' },
   { name: 'approval.decided', description: 'An approval is approved or rejected.' },
   { name: 'approval.expired', description: 'Nobody decided in time.' },
+  { name: 'approval.expiring', description: 'A reminder: still waiting for a decision.' },
+  { name: 'approval.escalated', description: 'Still waiting: escalated to the policy’s escalation users.' },
   { name: 'workflow.failed', description: 'A workflow failed.' },
   { name: 'deployment.created', description: 'A config went live (or was rolled back to).' },
 ];
