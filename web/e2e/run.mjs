@@ -18,6 +18,10 @@
 // calls; every scenario signs its browsers in with links of users it
 // creates, as an admin would.
 //
+// Baton sends its notification email to an SMTP sink in this process
+// (BATON_SMTP_URL=smtp://127.0.0.1:PORT, for the whole run), which keeps
+// every message for the email scenario to read.
+//
 // Each scenario saves screenshots to e2e/screenshots/. The last line is
 // "N passed, N failed".
 
@@ -25,6 +29,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -52,16 +57,19 @@ function ensureBinary() {
   return bin;
 }
 
-async function startBaton(bin, tmp) {
+async function startBaton(bin, tmp, smtpPort) {
   const env = { ...process.env };
   // The offline model, whatever the caller's shell says.
-  for (const k of ['BATON_LLM_BASE_URL', 'BATON_LLM_API_KEY', 'DATABASE_URL']) delete env[k];
+  for (const k of ['BATON_LLM_BASE_URL', 'BATON_LLM_API_KEY', 'DATABASE_URL', 'BATON_PUBLIC_URL']) delete env[k];
   Object.assign(env, {
     BATON_DATABASE_URL: `sqlite://${tmp}/baton.db?mode=rwc`,
     BATON_LISTEN: '127.0.0.1:0',
     BATON_WEB_DIR: distDir,
     BATON_POLL_MS: '200',
     BATON_LOG: process.env.BATON_LOG ?? 'warn',
+    // Notification email, to the runner's SMTP sink.
+    BATON_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+    BATON_MAIL_FROM: 'Baton e2e <baton@e2e.test>',
   });
   const child = spawn(bin, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr = [];
@@ -212,6 +220,131 @@ async function startReceiver() {
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * An SMTP sink on 127.0.0.1 (a free port) that accepts every message and
+ * keeps it: `{ from, to: [addresses], raw }` (the DATA, dot-unstuffed, its
+ * bytes as a latin1 string). Enough SMTP for one client: a 220 greeting,
+ * 250 to EHLO/HELO (with 8BITMIME), MAIL and RCPT, 354 to DATA up to the
+ * line ".", 221 to QUIT.
+ */
+async function startSmtpSink() {
+  const messages = [];
+  const sockets = new Set();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    const reply = (line) => socket.write(`${line}\r\n`);
+    let pending = '';
+    let data = null; // the DATA lines, while reading them
+    let envelope = { from: '', to: [] };
+    reply('220 e2e-sink ESMTP');
+    socket.on('data', (chunk) => {
+      pending += chunk.toString('latin1');
+      let end;
+      while ((end = pending.indexOf('\r\n')) >= 0) {
+        const line = pending.slice(0, end);
+        pending = pending.slice(end + 2);
+        if (data !== null) {
+          if (line === '.') {
+            messages.push({ ...envelope, raw: data.join('\r\n') });
+            data = null;
+            envelope = { from: '', to: [] };
+            reply('250 2.0.0 queued');
+          } else {
+            data.push(line.startsWith('.') ? line.slice(1) : line);
+          }
+          continue;
+        }
+        const verb = line.split(/[ :]/, 1)[0].toUpperCase();
+        const address = /<([^>]*)>/.exec(line)?.[1] ?? '';
+        if (verb === 'EHLO' || verb === 'HELO') socket.write('250-x\r\n250 8BITMIME\r\n');
+        else if (verb === 'MAIL') {
+          envelope.from = address;
+          reply('250 2.1.0 ok');
+        } else if (verb === 'RCPT') {
+          envelope.to.push(address);
+          reply('250 2.1.5 ok');
+        } else if (verb === 'DATA') {
+          data = [];
+          reply('354 end data with <CR><LF>.<CR><LF>');
+        } else if (verb === 'QUIT') {
+          reply('221 2.0.0 bye');
+          socket.end();
+        } else reply('250 ok');
+      }
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    port: server.address().port,
+    messages,
+    /** The first message `match` accepts, waiting for it up to `timeoutMs`. */
+    async waitFor(match, what, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = messages.find(match);
+        if (found) return found;
+        if (Date.now() > deadline) {
+          const seen = messages.map((m) => `to ${m.to.join(', ')}`).join('; ') || 'none';
+          throw new Error(`${what} did not arrive within ${timeoutMs / 1000} s (messages: ${seen})`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Quoted-printable to text: soft line breaks (`=\r\n`) go, `=XX` are bytes, read as UTF-8. */
+function decodeQuotedPrintable(body) {
+  const bytes = body.replace(/=\r?\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+  return Buffer.from(bytes, 'latin1').toString('utf8');
+}
+
+/** A message's (or a part's) headers, lower-cased names, folded lines unfolded, and its body. */
+function splitEntity(raw) {
+  const at = raw.indexOf('\r\n\r\n');
+  const head = at < 0 ? raw : raw.slice(0, at);
+  const body = at < 0 ? '' : raw.slice(at + 4);
+  const headers = {};
+  for (const line of head.replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { headers, body };
+}
+
+/** The leaf parts of a raw message as `{ type, text }`, each decoded (quoted-printable, base64 or as is). */
+function mailParts(raw) {
+  const { headers, body } = splitEntity(raw);
+  const type = (headers['content-type'] ?? 'text/plain').split(';')[0].trim().toLowerCase();
+  if (type.startsWith('multipart/')) {
+    const boundary = /boundary="?([^";]+)"?/i.exec(headers['content-type'] ?? '')?.[1];
+    if (!boundary) throw new Error(`a multipart message without a boundary: ${headers['content-type']}`);
+    return body
+      .split(`--${boundary}`)
+      .slice(1)
+      .filter((part) => !part.startsWith('--'))
+      .flatMap((part) => mailParts(part.replace(/^\r\n/, '')));
+  }
+  const encoding = (headers['content-transfer-encoding'] ?? '7bit').toLowerCase();
+  const text =
+    encoding === 'quoted-printable'
+      ? decodeQuotedPrintable(body)
+      : encoding === 'base64'
+        ? Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8')
+        : Buffer.from(body, 'latin1').toString('utf8');
+  return [{ type, text }];
 }
 
 /**
@@ -871,6 +1004,116 @@ scenario('webhooks: the admin adds a webhook (secret shown once), sends a test d
   }
 });
 
+scenario('email: a reviewer opens the decision link from the email and approves', async (t) => {
+  // One approval is enough, whatever an earlier scenario left in the policy.
+  await t.gql(`mutation { setApprovalPolicy(input: {workflowType: "generate_draft", requiredApprovals: 1}) { requiredApprovals } }`);
+
+  // The admin adds a reviewer with an email address.
+  const name = `mail-rev-${Math.random().toString(36).slice(2, 6)}`;
+  const email = `${name}@e2e.test`;
+  const admin = await t.page(t.admin, 'admin');
+  await admin.goto(`${t.base}/admin`);
+  await admin.getByTestId('users-table').waitFor();
+  await admin.getByLabel('Name', { exact: true }).fill(name);
+  await admin.getByLabel(/^Email/).fill(email);
+  await admin.getByLabel('Role', { exact: true }).selectOption('REVIEWER');
+  await admin.getByRole('button', { name: 'Add user' }).click();
+  const shown = admin.getByTestId('sign-in-link');
+  await shown.getByText(`${name} can sign in with this link`).waitFor();
+  await shown.getByRole('button', { name: 'Done, hide it' }).click();
+  await admin.locator(`tr[data-user="${name}"]`).getByText(email).waitFor();
+
+  // A new draft to decide: the reviewer is emailed about it.
+  const approvalId = await newDraft(t.gql, 'A letter for the keeper, delivered by email.');
+  const message = await t.mail.waitFor(
+    (m) => m.to.includes(email) && mailParts(m.raw).some((p) => p.text.includes(`/approvals/${approvalId}`)),
+    `the email to ${email} about approval ${approvalId}`,
+  );
+  assert(message.from === 'baton@e2e.test', `sent from BATON_MAIL_FROM: ${message.from}`);
+  const parts = mailParts(message.raw);
+  const text = parts.find((p) => p.type === 'text/plain')?.text;
+  const html = parts.find((p) => p.type === 'text/html')?.text;
+  assert(text && html, `a plain-text and an HTML part: ${parts.map((p) => p.type)}`);
+  assert(text.includes(`/approvals/${approvalId}`) && html.includes(`/approvals/${approvalId}`), 'both parts link to the approval');
+  const links = [...text.matchAll(/http:\/\/\S+\/decide\/[A-Za-z0-9_-]+/g)].map((m) => m[0]);
+  assert(links.length === 2 && links[0] !== links[1], `two decision links in the text part: ${links}`);
+  for (const link of links) assert(html.includes(`href="${link}"`), `the HTML part has the same link: ${link}`);
+  const [approveLink] = links;
+  assert(approveLink.startsWith(`${t.base}/decide/`), `the link points at this baton: ${approveLink}`);
+
+  // The link is the credential: a fresh browser, nobody signed in.
+  const ctx = await t.context();
+  // Chromium logs each 4xx answer as a console error. Expected here: the
+  // 410s of the used link, and /favicon.ico, which the decision page (with
+  // no icon of its own, unlike the app's `data:,`) makes the browser ask
+  // for and baton answers 404. Anything else fails the scenario.
+  const failedLoads = [];
+  const watch = (p) => p.on('response', (r) => r.status() >= 400 && failedLoads.push(`${r.status()} ${new URL(r.url()).pathname}`));
+  const page = await t.page(ctx, 'email-link');
+  watch(page);
+  const opened = await page.goto(approveLink);
+  assert(opened?.status() === 200, `GET of the link answers 200: ${opened?.status()}`);
+  await page.getByRole('heading', { name: 'Approve this draft?' }).waitFor();
+  const form = page.locator('form[method="post"]');
+  const approveButton = form.getByRole('button', { name: `Approve as ${name}` });
+  await approveButton.waitFor();
+  const feedback = form.getByLabel(/Feedback/);
+  assert((await feedback.getAttribute('name')) === 'feedback', 'the feedback textarea');
+  await t.shot(page, '40-email-decision-form');
+  // Opening the link decides nothing.
+  const before = await t.gql(`query($id: ID!) { approval(id: $id) { status decidedBy } }`, { id: approvalId });
+  assert(before.approval.status === 'PENDING' && before.approval.decidedBy === null, `still pending: ${JSON.stringify(before)}`);
+
+  // The same link in a second tab, for a second submit later.
+  const stale = await t.page(ctx, 'email-link-again');
+  watch(stale);
+  await stale.goto(approveLink);
+  await stale.getByRole('button', { name: `Approve as ${name}` }).waitFor();
+
+  await feedback.fill('Approved from my inbox.');
+  const posted = page.waitForResponse((r) => r.url() === approveLink && r.request().method() === 'POST');
+  await approveButton.click();
+  assert((await posted).status() === 200, `the form's POST answers 200: ${(await posted).status()}`);
+  await page.getByRole('heading', { name: 'Approved' }).waitFor();
+  assert((await page.title()).startsWith('Approved'), `the page is titled Approved: ${await page.title()}`);
+  await page.getByText(`Your vote is recorded as ${name}`).waitFor();
+  await t.shot(page, '41-email-decision-approved');
+  const after = await t.gql(`query($id: ID!) { approval(id: $id) { status decidedBy feedback votes { reviewer { name } decision } } }`, {
+    id: approvalId,
+  });
+  assert(
+    after.approval.status === 'APPROVED' && after.approval.decidedBy === name && after.approval.feedback === 'Approved from my inbox.',
+    `approved by ${name} with the feedback: ${JSON.stringify(after)}`,
+  );
+  assert(
+    JSON.stringify(after.approval.votes) === JSON.stringify([{ reviewer: { name }, decision: 'APPROVE' }]),
+    `one vote, by the reviewer: ${JSON.stringify(after.approval.votes)}`,
+  );
+  // The link signs nobody in.
+  assert(!(await ctx.cookies()).some((c) => c.name === 'baton_session'), 'the link made no session');
+
+  // Used: submitting the form again, and opening the link again, answer 410.
+  await stale.bringToFront();
+  const again = stale.waitForResponse((r) => r.url() === approveLink && r.request().method() === 'POST');
+  await stale.getByRole('button', { name: `Approve as ${name}` }).click();
+  assert((await again).status() === 410, `a second submit answers 410: ${(await again).status()}`);
+  await stale.getByText(/already used/).first().waitFor();
+  await t.shot(stale, '42-email-decision-used');
+  const reopened = await page.goto(approveLink);
+  assert(reopened?.status() === 410, `opening a used link answers 410: ${reopened?.status()}`);
+  await page.getByText(/already used/).first().waitFor();
+  assert((await page.getByRole('button', { name: /^Approve/ }).count()) === 0, 'no form on a used link');
+  const still = await t.gql(`query($id: ID!) { approval(id: $id) { status decidedBy votes { id } } }`, { id: approvalId });
+  assert(still.approval.status === 'APPROVED' && still.approval.votes.length === 1, `nothing changed: ${JSON.stringify(still)}`);
+
+  const decidePath = new URL(approveLink).pathname;
+  const unexpected = failedLoads.filter((f) => f !== `410 ${decidePath}` && f !== '404 /favicon.ico');
+  assert(unexpected.length === 0, `only the used link's 410s and the favicon's 404 failed to load: ${failedLoads}`);
+  const expected = /^\[email-link(-again)?\] console\.error: Failed to load resource: the server responded with a status of (410 \(Gone\)|404 \(Not Found\))$/;
+  const others = t.consoleErrors.filter((e) => !expected.test(e));
+  t.consoleErrors.splice(0, t.consoleErrors.length, ...others);
+});
+
 // ---------- runner ----------
 
 async function main() {
@@ -885,10 +1128,12 @@ async function main() {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'baton-e2e-'));
   let baton;
   let browser;
+  let mail;
   let passed = 0;
   let failed = 0;
   try {
-    baton = await startBaton(bin, tmp);
+    mail = await startSmtpSink();
+    baton = await startBaton(bin, tmp, mail.port);
     const base = baton.url;
     await checkServesApp(base);
     console.log(`baton (and the app) at ${base}, database in ${tmp}`);
@@ -915,6 +1160,8 @@ async function main() {
       const t = {
         base,
         gql,
+        /** The SMTP sink baton sends its email to. */
+        mail,
         /** The admin's browser context, signed in from the printed link (pages opened here close after the scenario). */
         admin,
         lastPage: undefined,
@@ -1023,6 +1270,7 @@ async function main() {
       if (failed) writeFileSync(path.join(shotsDir, 'baton.log'), baton.logs());
       await baton.stop();
     }
+    await mail?.close();
     rmSync(tmp, { recursive: true, force: true });
   }
   console.log(`screenshots in ${path.relative(process.cwd(), shotsDir) || shotsDir}`);

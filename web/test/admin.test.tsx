@@ -194,9 +194,85 @@ describe('Admin: policies', () => {
         allowedUsers: [],
         preventSelfReview: true,
         requiredApprovals: 2,
-        expiresInSeconds: null,
+        expiresInSeconds: 0,
         onExpiry: { action: 'EXPIRE', reason: null, workflowType: null },
+        remindAfterSeconds: 0,
+        escalateAfterSeconds: 0,
+        escalateTo: [],
       },
+    });
+  });
+
+  it('sets a reminder and an escalation, with their errors next to their fields', async () => {
+    const u = userEvent.setup();
+    let saves = 0;
+    const h = renderWithServer(
+      <AdminPage section="policies" />,
+      {
+        AdminPolicies: () => ({
+          data: {
+            approvalPolicies: [defaultPolicy()],
+            workflowTypes: [{ __typename: 'WorkflowType', name: 'generate_draft' }],
+          },
+        }),
+        SetApprovalPolicy: (vars) => {
+          saves++;
+          if (saves === 1) {
+            return {
+              data: null,
+              errors: [
+                {
+                  message: "no user named 'zed'",
+                  extensions: { code: 'BAD_USER_INPUT', field: 'input.escalateTo[0]' },
+                },
+              ],
+            };
+          }
+          const input = (vars as { input: Record<string, unknown> }).input;
+          return {
+            data: {
+              setApprovalPolicy: defaultPolicy({
+                ...input,
+                isDefault: false,
+                updatedBy: 'admin',
+                updatedAt: T0,
+                onExpiry: { __typename: 'ExpiryOutcome', action: 'EXPIRE', reason: null, workflowType: null },
+              }),
+            },
+          };
+        },
+      },
+      { path: '/admin/policies' },
+    );
+    const form = (await screen.findByRole('form', { name: 'generate draft' })) as HTMLFormElement;
+    const save = () => u.click(within(form).getByRole('button', { name: 'Save the generate draft policy' }));
+    await u.type(within(form).getByLabelText(/Remind after/), '3600');
+    expect(within(form).getByText(/That is 1 hour: reviewers who may decide and have not voted are reminded/)).toBeTruthy();
+    await u.type(within(form).getByLabelText(/Escalate after/), '1800');
+    await save();
+    // Caught before a round trip: too early, and nobody to tell.
+    const early = within(form).getByText('Escalation comes after the reminder: more seconds than the reminder.');
+    expect(early.dataset.fieldError).toBe('escalateAfterSeconds');
+    const nobody = within(form).getByText('Name the users an escalation tells.');
+    expect(nobody.dataset.fieldError).toBe('escalateTo');
+    expect(within(form).getByLabelText(/Escalate to/).getAttribute('aria-invalid')).toBe('true');
+    expect(saves).toBe(0);
+
+    await u.clear(within(form).getByLabelText(/Escalate after/));
+    await u.type(within(form).getByLabelText(/Escalate after/), '86400');
+    await u.type(within(form).getByLabelText(/Escalate to/), 'zed');
+    await save();
+    // The server's answer for the list's first name lands on the list.
+    const unknown = await within(form).findByText("No user named 'zed'");
+    expect(unknown.dataset.fieldError).toBe('escalateTo');
+
+    await u.clear(within(form).getByLabelText(/Escalate to/));
+    await u.type(within(form).getByLabelText(/Escalate to/), 'ada, bo');
+    await save();
+    const saved = await within(form).findByTestId('policy-saved');
+    expect(saved.textContent).toContain('Reviewers who have not voted are reminded after 1 hour; undecided after 1 day, ada and bo are told.');
+    expect(h.calls.filter((c) => c.operationName === 'SetApprovalPolicy').at(-1)?.variables).toMatchObject({
+      input: { remindAfterSeconds: 3600, escalateAfterSeconds: 86_400, escalateTo: ['ada', 'bo'] },
     });
   });
 });

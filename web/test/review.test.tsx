@@ -20,7 +20,7 @@ function ReviewAt() {
 const twoOfTwo = (extra: Record<string, unknown> = {}) =>
   reviewApproval('PENDING', {
     requiredApprovals: 2,
-    policy: defaultPolicy({ requiredApprovals: 2, isDefault: false, expiresInSeconds: 86_400, onExpiry: { __typename: 'ExpiryOutcome', action: 'REJECT', reason: 'nobody looked', workflowType: null } }),
+    policy: defaultPolicy({ requiredApprovals: 2, isDefault: false, expiresInSeconds: 86_400, remindAfterSeconds: 3600, escalateAfterSeconds: 43_200, escalateTo: ['ada'], onExpiry: { __typename: 'ExpiryOutcome', action: 'REJECT', reason: 'nobody looked', workflowType: null } }),
     ...extra,
   });
 
@@ -64,6 +64,9 @@ describe('ReviewPage: policy and votes', () => {
     expect(policy.textContent).toContain('Reviewers and admins');
     expect(policy.textContent).toContain('Whoever started the chain (sam) may not decide it.');
     expect(policy.textContent).toContain('Undecided after 1 day, it is rejected (“nobody looked”).');
+    expect(policy.textContent).toContain(
+      'Reviewers who have not voted are reminded after 1 hour; undecided after 12 hours, ada is told.',
+    );
     // The decision hint says a single approval is a vote here.
     expect(screen.getByText(/It takes 2 approvals \(1 so far\)/)).toBeTruthy();
   });

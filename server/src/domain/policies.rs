@@ -365,7 +365,7 @@ pub async fn set(
         {
             return Err(AppError::bad_input(
                 "input.expiresInSeconds",
-                "expiresInSeconds must be 1 second to 365 days (or null for never)",
+                "expiresInSeconds must be 1 second to 365 days (or 0 for never)",
             ));
         }
         p.expires_in_secs = e;

@@ -225,9 +225,9 @@ fn answer_html(status: StatusCode, title: &str, body: &str) -> Response {
     let page = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>body{{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}\
+         <link rel=\"icon\" href=\"data:,\"><title>{}</title><style>body{{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}\
          blockquote{{white-space:pre-wrap;border-left:3px solid #ccc;margin:1rem 0;padding-left:1rem}}\
-         button{{padding:.5rem 1rem;font-size:1rem}}.note{{color:#555}}</style></head><body>{body}</body></html>",
+         button{{padding:.5rem 1rem;font-size:1rem}}.note{{color:#555}}</style></head><body><main>{body}</main></body></html>",
         esc(title)
     );
     let mut res = (status, Html(page)).into_response();

@@ -18,6 +18,9 @@ export const ApprovalPolicyFields = graphql(`
     preventSelfReview
     requiredApprovals
     expiresInSeconds
+    remindAfterSeconds
+    escalateAfterSeconds
+    escalateTo
     onExpiry {
       action
       reason

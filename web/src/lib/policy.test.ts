@@ -6,6 +6,7 @@ import {
   expiryText,
   formatSeconds,
   policyLines,
+  remindersText,
   whoMayDecide,
   type PolicyLike,
   type ViewerLike,
@@ -53,6 +54,17 @@ describe('policy text', () => {
     expect(expiryText(policy({ expiresInSeconds: 3600 }))).toBe('Undecided after 1 hour, it expires undecided.');
   });
 
+  it('says when reviewers are reminded and who an escalation tells', () => {
+    expect(remindersText(policy())).toBeNull();
+    expect(remindersText(policy({ remindAfterSeconds: 3600 }))).toBe('Reviewers who have not voted are reminded after 1 hour.');
+    expect(remindersText(policy({ escalateAfterSeconds: 86_400, escalateTo: ['bo', 'cy'] }))).toBe(
+      'Undecided after 1 day, bo and cy are told.',
+    );
+    expect(remindersText(policy({ remindAfterSeconds: 1800, escalateAfterSeconds: 7200, escalateTo: ['bo'] }))).toBe(
+      'Reviewers who have not voted are reminded after 30 minutes; undecided after 2 hours, bo is told.',
+    );
+  });
+
   it('lists the policy for a reviewer, with who started the chain', () => {
     expect(policyLines(policy(), 'sam')).toEqual([
       { label: 'Approvals', text: 'It needs 2 approvals from different people on the same version; one rejection rejects it.' },
@@ -63,6 +75,11 @@ describe('policy text', () => {
     expect(policyLines(policy({ requiredApprovals: 1, preventSelfReview: false }))[0]?.text).toBe(
       'One approval decides it; so does one rejection.',
     );
+    // A reminder adds a line; none, none.
+    expect(policyLines(policy({ remindAfterSeconds: 60 })).at(-1)).toEqual({
+      label: 'Reminders',
+      text: 'Reviewers who have not voted are reminded after 1 minute.',
+    });
   });
 
   it('formats seconds', () => {
@@ -101,8 +118,18 @@ describe('what the viewer may do', () => {
 
 describe('policy form', () => {
   it('round-trips a policy and builds setApprovalPolicy input', () => {
-    const values = policyFormValues(policy({ allowedUsers: ['bo'], expiresInSeconds: 3600 }));
-    expect(values).toMatchObject({ users: 'bo', required: '2', expires: '3600', action: 'EXPIRE' });
+    const values = policyFormValues(
+      policy({ allowedUsers: ['bo'], expiresInSeconds: 3600, remindAfterSeconds: 600, escalateAfterSeconds: 1800, escalateTo: ['ada', 'cy'] }),
+    );
+    expect(values).toMatchObject({
+      users: 'bo',
+      required: '2',
+      expires: '3600',
+      action: 'EXPIRE',
+      remind: '600',
+      escalate: '1800',
+      escalateTo: 'ada, cy',
+    });
     const { input, errors } = policyInput('generate_draft', { ...values, users: 'bo, cy  bo', reason: ' late ' });
     expect(errors).toEqual({});
     expect(input).toEqual({
@@ -113,7 +140,33 @@ describe('policy form', () => {
       requiredApprovals: 2,
       expiresInSeconds: 3600,
       onExpiry: { action: 'EXPIRE', reason: 'late', workflowType: null },
+      remindAfterSeconds: 600,
+      escalateAfterSeconds: 1800,
+      escalateTo: ['ada', 'cy'],
     });
+  });
+
+  it('clears a delay left empty with 0 (null would keep the saved one)', () => {
+    const values = policyFormValues(policy({ expiresInSeconds: 3600, remindAfterSeconds: 600, escalateAfterSeconds: 1800, escalateTo: ['ada'] }));
+    expect(policyFormValues(policy())).toMatchObject({ expires: '', remind: '', escalate: '', escalateTo: '' });
+    const { input, errors } = policyInput('generate_draft', { ...values, expires: '', remind: ' ', escalate: '', escalateTo: '' });
+    expect(errors).toEqual({});
+    expect(input).toMatchObject({ expiresInSeconds: 0, remindAfterSeconds: 0, escalateAfterSeconds: 0, escalateTo: [] });
+  });
+
+  it('wants the escalation after the reminder, and someone to tell', () => {
+    const values = policyFormValues(policy());
+    const check = (extra: Partial<typeof values>) => policyInput('generate_draft', { ...values, ...extra }).errors;
+    expect(check({ remind: '600', escalate: '600', escalateTo: 'ada' })).toEqual({
+      escalateAfterSeconds: 'Escalation comes after the reminder: more seconds than the reminder.',
+    });
+    expect(check({ escalate: '600' })).toEqual({ escalateTo: 'Name the users an escalation tells.' });
+    expect(check({ escalate: '600', escalateTo: 'ada' })).toEqual({});
+    expect(check({ remind: '0', escalate: 'soon', escalateTo: 'ada' })).toEqual({
+      remindAfterSeconds: 'A whole number of seconds (up to 365 days), or empty for no reminder.',
+      escalateAfterSeconds: 'A whole number of seconds (up to 365 days), or empty for no escalation.',
+    });
+    expect(Object.keys(check({ remind: String(366 * 86_400) }))).toEqual(['remindAfterSeconds']);
   });
 
   it('catches mistakes next to their field', () => {
@@ -132,6 +185,10 @@ describe('policy form', () => {
     expect(policyFieldOf('input.requiredApprovals')).toBe('requiredApprovals');
     expect(policyFieldOf('input.onExpiry.workflowType')).toBe('onExpiryWorkflowType');
     expect(policyFieldOf('input.allowedUsers[1]')).toBe('allowedUsers');
+    expect(policyFieldOf('input.remindAfterSeconds')).toBe('remindAfterSeconds');
+    expect(policyFieldOf('input.escalateAfterSeconds')).toBe('escalateAfterSeconds');
+    expect(policyFieldOf('input.escalateTo')).toBe('escalateTo');
+    expect(policyFieldOf('input.escalateTo[0]')).toBe('escalateTo');
     expect(policyFieldOf('input.other')).toBeUndefined();
     expect(parseUserList(' a,b  a ')).toEqual(['a', 'b']);
   });

@@ -57,6 +57,10 @@ export interface PolicyLike {
   preventSelfReview: boolean;
   requiredApprovals: number;
   expiresInSeconds?: number | null | undefined;
+  remindAfterSeconds?: number | null | undefined;
+  escalateAfterSeconds?: number | null | undefined;
+  /** User names an escalation tells. */
+  escalateTo?: readonly string[] | undefined;
   onExpiry: { action: ExpiryAction; reason?: string | null | undefined; workflowType?: string | null | undefined };
 }
 
@@ -97,13 +101,31 @@ export function expiryText(policy: Pick<PolicyLike, 'expiresInSeconds' | 'onExpi
   return `Undecided after ${formatSeconds(policy.expiresInSeconds)}, ${then}.`;
 }
 
-/** The lines a reviewer reads about an approval's policy. */
+/** The reminder and the escalation, or null when the policy has neither. */
+export function remindersText(
+  policy: Pick<PolicyLike, 'remindAfterSeconds' | 'escalateAfterSeconds' | 'escalateTo'>,
+): string | null {
+  const remind = policy.remindAfterSeconds ?? null;
+  const escalate = policy.escalateAfterSeconds ?? null;
+  const to = policy.escalateTo ?? [];
+  const told = to.length ? `${listText(to)} ${to.length === 1 ? 'is' : 'are'} told` : 'it escalates to nobody';
+  if (remind !== null && escalate !== null) {
+    return `Reviewers who have not voted are reminded after ${formatSeconds(remind)}; undecided after ${formatSeconds(escalate)}, ${told}.`;
+  }
+  if (remind !== null) return `Reviewers who have not voted are reminded after ${formatSeconds(remind)}.`;
+  if (escalate !== null) return `Undecided after ${formatSeconds(escalate)}, ${told}.`;
+  return null;
+}
+
+/** The lines a reviewer reads about an approval's policy (reminders only when it has them). */
 export function policyLines(policy: PolicyLike, startedBy?: string): { label: string; text: string }[] {
+  const reminders = remindersText(policy);
   return [
     { label: 'Approvals', text: requiredText(policy.requiredApprovals) },
     { label: 'Who may decide', text: whoMayDecide(policy) },
     { label: 'Self-review', text: selfReviewText(policy.preventSelfReview, startedBy) },
     { label: 'Expiry', text: expiryText(policy) },
+    ...(reminders === null ? [] : [{ label: 'Reminders', text: reminders }]),
   ];
 }
 

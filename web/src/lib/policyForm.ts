@@ -16,6 +16,12 @@ export interface PolicyFormValues {
   action: ExpiryAction;
   reason: string;
   workflowType: string;
+  /** Seconds; empty for no reminder. */
+  remind: string;
+  /** Seconds; empty for no escalation. */
+  escalate: string;
+  /** User names an escalation tells, comma- or space-separated. */
+  escalateTo: string;
 }
 
 export type PolicyField =
@@ -26,7 +32,12 @@ export type PolicyField =
   | 'expiresInSeconds'
   | 'onExpiryAction'
   | 'onExpiryReason'
-  | 'onExpiryWorkflowType';
+  | 'onExpiryWorkflowType'
+  | 'remindAfterSeconds'
+  | 'escalateAfterSeconds'
+  | 'escalateTo';
+
+const secondsText = (s: number | null | undefined) => (s === null || s === undefined ? '' : String(s));
 
 export function policyFormValues(policy: PolicyLike): PolicyFormValues {
   return {
@@ -34,10 +45,13 @@ export function policyFormValues(policy: PolicyLike): PolicyFormValues {
     users: policy.allowedUsers.join(', '),
     preventSelfReview: policy.preventSelfReview,
     required: String(policy.requiredApprovals),
-    expires: policy.expiresInSeconds === null || policy.expiresInSeconds === undefined ? '' : String(policy.expiresInSeconds),
+    expires: secondsText(policy.expiresInSeconds),
     action: policy.onExpiry.action,
     reason: policy.onExpiry.reason ?? '',
     workflowType: policy.onExpiry.workflowType ?? '',
+    remind: secondsText(policy.remindAfterSeconds),
+    escalate: secondsText(policy.escalateAfterSeconds),
+    escalateTo: (policy.escalateTo ?? []).join(', '),
   };
 }
 
@@ -46,6 +60,16 @@ export function parseUserList(text: string): string[] {
 }
 
 const WHOLE = /^\d+$/;
+/** The server's bound on every delay. */
+const MAX_SECONDS = 365 * 24 * 3600;
+
+/** A delay in seconds: empty (none), a whole number from 1 to 365 days, or NaN. */
+function seconds(text: string): number | null {
+  const t = text.trim();
+  if (t === '') return null;
+  const n = Number(t);
+  return WHOLE.test(t) && n >= 1 && n <= MAX_SECONDS ? n : Number.NaN;
+}
 
 export function policyInput(
   workflowType: string,
@@ -54,10 +78,18 @@ export function policyInput(
   const errors: Partial<Record<PolicyField, string>> = {};
   const required = v.required.trim();
   if (!WHOLE.test(required) || Number(required) < 1) errors.requiredApprovals = 'A whole number, 1 or more.';
-  const expires = v.expires.trim();
-  if (expires !== '' && (!WHOLE.test(expires) || Number(expires) < 1)) {
-    errors.expiresInSeconds = 'A whole number of seconds, or empty for never.';
+  const expires = seconds(v.expires);
+  if (Number.isNaN(expires)) errors.expiresInSeconds = 'A whole number of seconds (up to 365 days), or empty for never.';
+  const remind = seconds(v.remind);
+  if (Number.isNaN(remind)) errors.remindAfterSeconds = 'A whole number of seconds (up to 365 days), or empty for no reminder.';
+  const escalate = seconds(v.escalate);
+  const escalateTo = parseUserList(v.escalateTo);
+  if (Number.isNaN(escalate)) {
+    errors.escalateAfterSeconds = 'A whole number of seconds (up to 365 days), or empty for no escalation.';
+  } else if (escalate !== null && remind !== null && !Number.isNaN(remind) && escalate <= remind) {
+    errors.escalateAfterSeconds = 'Escalation comes after the reminder: more seconds than the reminder.';
   }
+  if (escalate !== null && escalateTo.length === 0) errors.escalateTo = 'Name the users an escalation tells.';
   const users = parseUserList(v.users);
   if (v.roles.length === 0 && users.length === 0) errors.allowedRoles = 'Allow at least one role or one user, or nobody can decide.';
   if (v.action === 'START_WORKFLOW' && v.workflowType.trim() === '') errors.onExpiryWorkflowType = 'Choose the workflow to start.';
@@ -69,12 +101,16 @@ export function policyInput(
       allowedUsers: users,
       preventSelfReview: v.preventSelfReview,
       requiredApprovals: Number(required),
-      expiresInSeconds: expires === '' ? null : Number(expires),
+      // 0 clears a delay (null would leave the saved one as it is).
+      expiresInSeconds: expires ?? 0,
       onExpiry: {
         action: v.action,
         reason: reason === '' ? null : reason,
         workflowType: v.action === 'START_WORKFLOW' ? v.workflowType.trim() : null,
       },
+      remindAfterSeconds: remind ?? 0,
+      escalateAfterSeconds: escalate ?? 0,
+      escalateTo,
     },
     errors,
   };
@@ -89,6 +125,8 @@ export function policyFieldOf(serverField: string): PolicyField | undefined {
     case 'preventSelfReview':
     case 'requiredApprovals':
     case 'expiresInSeconds':
+    case 'remindAfterSeconds':
+    case 'escalateAfterSeconds':
       return name;
     case 'onExpiry':
     case 'onExpiry.action':
@@ -97,7 +135,10 @@ export function policyFieldOf(serverField: string): PolicyField | undefined {
       return 'onExpiryReason';
     case 'onExpiry.workflowType':
       return 'onExpiryWorkflowType';
-    default:
-      return name.startsWith('allowedUsers') ? 'allowedUsers' : name.startsWith('allowedRoles') ? 'allowedRoles' : undefined;
+    default: {
+      // `input.allowedUsers[1]`, `input.escalateTo[0]`: the list's field.
+      const list = name.replace(/\[\d+\]$/, '');
+      return list === 'allowedUsers' || list === 'allowedRoles' || list === 'escalateTo' ? list : undefined;
+    }
   }
 }

@@ -103,7 +103,10 @@ function PolicyForm({ policy, workflowTypes }: { policy: ApprovalPolicyFieldsFra
     setProblems(split.rest);
   };
 
-  const expiresSeconds = /^\d+$/.test(values.expires.trim()) ? Number(values.expires.trim()) : null;
+  const secondsOf = (text: string) => (/^\d+$/.test(text.trim()) ? Number(text.trim()) : null);
+  const expiresSeconds = secondsOf(values.expires);
+  const remindSeconds = secondsOf(values.remind);
+  const escalateSeconds = secondsOf(values.escalate);
 
   return (
     <form
@@ -259,6 +262,74 @@ function PolicyForm({ policy, workflowTypes }: { policy: ApprovalPolicyFieldsFra
         >
           {(p) => (
             <input {...p} type="text" autoComplete="off" value={values.reason} onChange={(e) => set('reason', e.target.value)} />
+          )}
+        </Field>
+      </div>
+      <div className="form-row">
+        <Field
+          id={id('remind')}
+          label="Remind after (seconds)"
+          optional
+          error={errors.remindAfterSeconds}
+          field="remindAfterSeconds"
+          hint={
+            remindSeconds
+              ? `That is ${formatSeconds(remindSeconds)}: reviewers who may decide and have not voted are reminded.`
+              : 'Empty: no reminder.'
+          }
+        >
+          {(p) => (
+            <input
+              {...p}
+              type="number"
+              min={1}
+              step={1}
+              inputMode="numeric"
+              value={values.remind}
+              onChange={(e) => set('remind', e.target.value)}
+            />
+          )}
+        </Field>
+        <Field
+          id={id('escalate')}
+          label="Escalate after (seconds)"
+          optional
+          error={errors.escalateAfterSeconds}
+          field="escalateAfterSeconds"
+          hint={
+            escalateSeconds
+              ? `That is ${formatSeconds(escalateSeconds)}; later than the reminder.`
+              : 'Empty: no escalation. Later than the reminder.'
+          }
+        >
+          {(p) => (
+            <input
+              {...p}
+              type="number"
+              min={1}
+              step={1}
+              inputMode="numeric"
+              value={values.escalate}
+              onChange={(e) => set('escalate', e.target.value)}
+            />
+          )}
+        </Field>
+        <Field
+          id={id('escalate-to')}
+          label="Escalate to"
+          optional={values.escalate.trim() === ''}
+          error={errors.escalateTo}
+          field="escalateTo"
+          hint="User names, separated by commas; required with an escalation. They are told; they decide only if the policy lets them."
+        >
+          {(p) => (
+            <input
+              {...p}
+              type="text"
+              autoComplete="off"
+              value={values.escalateTo}
+              onChange={(e) => set('escalateTo', e.target.value)}
+            />
           )}
         </Field>
       </div>
