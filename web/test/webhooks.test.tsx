@@ -35,6 +35,7 @@ const delivery = (id: string, status: string, extra: Record<string, unknown> = {
   __typename: 'Delivery',
   id,
   eventType: 'approval.created',
+  channel: 'webhook',
   webhookId: 'wh-1',
   status,
   attempts: status === 'PENDING' ? 0 : status === 'DEAD' ? 8 : 1,
@@ -262,6 +263,12 @@ describe('Admin: deliveries', () => {
               delivery('d-pending', 'PENDING', { eventType: 'webhook.test', lastError: 'connection refused', attempts: 2 }),
               delivery('d-ok', 'DELIVERED', { webhookId: 'wh-2' }),
               delivery('d-dead', redelivered ? 'PENDING' : 'DEAD', { webhookId: 'wh-1' }),
+              delivery('d-mail', 'DELIVERED', {
+                channel: 'email',
+                webhookId: 'user-ana',
+                lastStatus: 250,
+                payload: { type: 'approval.created', recipient: { name: 'ana', email: 'ana@example.com' } },
+              }),
             ],
             'c-2',
             true,
@@ -284,6 +291,9 @@ describe('Admin: deliveries', () => {
     expect(within(row('d-pending')).getByText('connection refused')).toBeTruthy();
     expect(within(row('d-ok')).getByText('HTTP 200')).toBeTruthy();
     expect(within(row('d-ok')).getByText('to https://other.example.com/x')).toBeTruthy();
+    // An email goes to a person, not to a (deleted) webhook.
+    expect(within(row('d-mail')).getByText('email to ana <ana@example.com>')).toBeTruthy();
+    expect(within(row('d-mail')).getByText('SMTP 250')).toBeTruthy();
     expect(within(row('d-dead')).getByText('Dead')).toBeTruthy();
     expect(within(row('d-dead')).getByText('HTTP 503')).toBeTruthy();
     // Only the dead row can be sent again.

@@ -21,6 +21,7 @@ export const DeliveryRowFields = graphql(`
   fragment DeliveryRow on Delivery {
     id
     eventType
+    channel
     webhookId
     status
     attempts
@@ -82,7 +83,7 @@ export function DeliveriesSection() {
   return (
     <div className="stack">
       <p className="muted">
-        Every notification queued for a webhook, newest first. Baton retries a failed one with backoff; after the last
+        Every notification queued for a webhook or a reviewer’s email, newest first. Baton retries a failed one with backoff; after the last
         attempt it is dead, and you can send it again here. This list is not live: refresh it to see progress.
       </p>
       <DeliveryLog
@@ -207,6 +208,10 @@ function DeliveryLog({
     });
 
   const webhookName = (id: string) => urls.get(id) ?? (known ? 'a deleted webhook' : '…');
+  // Email deliveries go to a person (their id is the user's), not a webhook.
+  const targetName = (d: DeliveryRowFragment) =>
+    d.channel === 'email' ? `email to ${recipientOf(d.payload) ?? 'a reviewer'}` : webhookName(d.webhookId);
+  const webhookGone = (d: DeliveryRowFragment) => d.channel !== 'email' && known && !urls.has(d.webhookId);
 
   return (
     <section className="stack-sm" aria-labelledby={headingId}>
@@ -269,7 +274,7 @@ function DeliveryLog({
                       </td>
                       <td>
                         <code>{d.eventType}</code>
-                        <span className="excerpt">to {webhookName(d.webhookId)}</span>
+                        <span className="excerpt">{d.channel === 'email' ? targetName(d) : `to ${targetName(d)}`}</span>
                       </td>
                       <td>
                         <span className={`badge badge-${label.tone}`} data-delivery-status={d.status}>
@@ -278,7 +283,7 @@ function DeliveryLog({
                       </td>
                       <td className="num">{d.attempts}</td>
                       <td>
-                        {d.lastStatus !== null && d.lastStatus !== undefined ? `HTTP ${d.lastStatus}` : d.lastError ? '' : '—'}
+                        {d.lastStatus !== null && d.lastStatus !== undefined ? `${d.channel === 'email' ? 'SMTP' : 'HTTP'} ${d.lastStatus}` : d.lastError ? '' : '—'}
                         {d.lastError ? <span className="excerpt error-text">{d.lastError}</span> : null}
                       </td>
                       <td>{d.status === 'PENDING' && d.nextAttemptAt ? formatDateTime(d.nextAttemptAt) : '—'}</td>
@@ -295,7 +300,7 @@ function DeliveryLog({
                           >
                             {isOpen ? 'Hide payload' : 'Show payload'}
                           </button>
-                          {d.status === 'DEAD' && known && !urls.has(d.webhookId) ? (
+                          {d.status === 'DEAD' && webhookGone(d) ? (
                             <span className="muted small">Its webhook is deleted.</span>
                           ) : d.status === 'DEAD' ? (
                             <button
@@ -323,8 +328,8 @@ function DeliveryLog({
                               </dd>
                             </div>
                             <div className="fact">
-                              <dt>Webhook</dt>
-                              <dd className="mono-wrap">{webhookName(d.webhookId)}</dd>
+                              <dt>{d.channel === 'email' ? 'Recipient' : 'Webhook'}</dt>
+                              <dd className="mono-wrap">{targetName(d)}</dd>
                             </div>
                           </dl>
                           <JsonView value={d.payload} label={`Payload of delivery ${d.id}`} />
@@ -347,4 +352,14 @@ function DeliveryLog({
       ) : null}
     </section>
   );
+}
+
+/** The name (or address) an email delivery went to, from its payload. */
+function recipientOf(payload: unknown): string | null {
+  if (typeof payload !== 'object' || payload === null) return null;
+  const r = (payload as { recipient?: unknown }).recipient;
+  if (typeof r !== 'object' || r === null) return null;
+  const { name, email } = r as { name?: unknown; email?: unknown };
+  if (typeof email === 'string' && typeof name === 'string') return `${name} <${email}>`;
+  return typeof email === 'string' ? email : typeof name === 'string' ? name : null;
 }
