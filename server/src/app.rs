@@ -113,7 +113,11 @@ pub struct Application {
 /// starting at once on an empty database create one admin between them.
 pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<Option<String>> {
     use crate::domain::{Principal, identity, sessions};
-    if identity::count_users(&state.db).await.map_err(plain)? > 0 {
+    if identity::count_users(&state.db)
+        .await
+        .map_err(crate::error::AppError::into_anyhow)?
+        > 0
+    {
         return Ok(None);
     }
     let stamp = state.stamp(&Principal::system());
@@ -134,23 +138,16 @@ pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<Option<String>>
         }
         // Another process won the race; its link is the one printed.
         Err(crate::error::AppError::Conflict(_)) => return Ok(None),
-        Err(e) => return Err(plain(e)),
+        Err(e) => return Err(e.into_anyhow()),
     };
     let (code, _) = sessions::issue_code(&state.db, &stamp, admin.id)
         .await
-        .map_err(plain)?;
+        .map_err(crate::error::AppError::into_anyhow)?;
     tracing::info!("no users yet: created the admin user 'admin'");
     Ok(Some(sessions::sign_in_url(
         &state.config.public_url(),
         &code,
     )))
-}
-
-fn plain(e: crate::error::AppError) -> anyhow::Error {
-    match e {
-        crate::error::AppError::Internal(inner) => inner,
-        other => anyhow::anyhow!(other.message()),
-    }
 }
 
 impl Application {

@@ -111,6 +111,15 @@ impl AppError {
         }
     }
 
+    /// The error as a sentence for a command line (`anyhow` at the edges):
+    /// internal errors keep their whole chain.
+    pub fn into_anyhow(self) -> anyhow::Error {
+        match self {
+            AppError::Internal(inner) => inner,
+            other => anyhow::anyhow!(other.message()),
+        }
+    }
+
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         AppError::Internal(err.into())
     }

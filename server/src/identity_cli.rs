@@ -31,14 +31,6 @@ fn stamp() -> Stamp {
     }
 }
 
-/// An `AppError` as a sentence for the terminal.
-fn plain(e: AppError) -> anyhow::Error {
-    match e {
-        AppError::Internal(inner) => inner,
-        other => anyhow::anyhow!(other.message()),
-    }
-}
-
 fn role(s: &str) -> anyhow::Result<entity::role::Role> {
     parse_role(s)
         .with_context(|| format!("'{s}' is not a role: use viewer, submitter, reviewer or admin"))
@@ -80,10 +72,10 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 },
             )
             .await
-            .map_err(plain)?;
+            .map_err(AppError::into_anyhow)?;
             let (code, expires) = sessions::issue_code(&db, &stamp, user.id)
                 .await
-                .map_err(plain)?;
+                .map_err(AppError::into_anyhow)?;
             println!(
                 "added {} ({}); the link works once, until {}",
                 user.name,
@@ -97,7 +89,9 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::List(args) => {
             let db = open(&args.db).await?;
-            let users = identity::list_users(&db, args.all).await.map_err(plain)?;
+            let users = identity::list_users(&db, args.all)
+                .await
+                .map_err(AppError::into_anyhow)?;
             println!(
                 "{:<36}  {:<24} {:<10} {:<8} email",
                 "id", "name", "role", "status"
@@ -117,10 +111,10 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
             let db = open(&args.db).await?;
             let u = identity::user_by_name(&db, &args.name)
                 .await
-                .map_err(plain)?;
+                .map_err(AppError::into_anyhow)?;
             identity::disable_user(&db, &stamp(), u.id)
                 .await
-                .map_err(plain)?;
+                .map_err(AppError::into_anyhow)?;
             println!(
                 "disabled {}: their tokens and sessions no longer work",
                 u.name
@@ -130,10 +124,10 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
             let db = open(&args.db).await?;
             let u = identity::user_by_name(&db, &args.name)
                 .await
-                .map_err(plain)?;
+                .map_err(AppError::into_anyhow)?;
             let (code, expires) = sessions::issue_code(&db, &stamp(), u.id)
                 .await
-                .map_err(plain)?;
+                .map_err(AppError::into_anyhow)?;
             println!("the link works once, until {}", expires.to_rfc3339());
             println!(
                 "sign in: {}",
@@ -149,7 +143,12 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
         TokenCommand::Create(args) => {
             let db = open(&args.db).await?;
             let user_id = match &args.user {
-                Some(name) => Some(identity::user_by_name(&db, name).await.map_err(plain)?.id),
+                Some(name) => Some(
+                    identity::user_by_name(&db, name)
+                        .await
+                        .map_err(AppError::into_anyhow)?
+                        .id,
+                ),
                 None => None,
             };
             let service_name = match user_id {
@@ -168,7 +167,7 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
                 },
             )
             .await
-            .map_err(plain)?;
+            .map_err(AppError::into_anyhow)?;
             let t = &issued.token;
             eprintln!(
                 "created token {} ({}, {}); the secret below is shown this once",
@@ -185,11 +184,14 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
                 "{:<36}  {:<24} {:<10} {:<24} {:<8} last used",
                 "id", "name", "role", "owner", "status"
             );
-            for t in identity::list_tokens(&db, args.all).await.map_err(plain)? {
+            for t in identity::list_tokens(&db, args.all)
+                .await
+                .map_err(AppError::into_anyhow)?
+            {
                 let owner = match t.user_id {
                     Some(uid) => identity::get_user(&db, uid)
                         .await
-                        .map_err(plain)?
+                        .map_err(AppError::into_anyhow)?
                         .map_or_else(|| uid.to_string(), |u| u.name),
                     None => format!("service:{}", t.service_name.as_deref().unwrap_or("?")),
                 };
@@ -220,7 +222,7 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("'{}' is not a token id (a UUID)", args.id))?;
             let (t, _) = identity::revoke_token(&db, &stamp(), id)
                 .await
-                .map_err(plain)?;
+                .map_err(AppError::into_anyhow)?;
             println!("revoked {} ({})", t.name, t.id);
         }
     }

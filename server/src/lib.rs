@@ -19,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod experiment_cli;
 pub mod graphql;
+pub mod html;
 pub mod http;
 pub mod identity_cli;
 pub mod jsonschema;

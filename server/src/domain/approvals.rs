@@ -682,7 +682,8 @@ async fn decide_locked(
     Ok((approval, next_workflow, signals))
 }
 
-fn decision_word(d: VoteDecision) -> &'static str {
+/// `approve` or `reject`.
+pub fn decision_word(d: VoteDecision) -> &'static str {
     match d {
         VoteDecision::Approve => "approve",
         VoteDecision::Reject => "reject",

@@ -10,8 +10,16 @@ use uuid::Uuid;
 
 use super::Stamp;
 use super::secrets::content_sha256;
-use crate::engine::registry::NewArtifact;
 use crate::error::{AppError, AppResult};
+
+/// An artifact a workflow's run stores.
+#[derive(Debug, Clone)]
+pub struct NewArtifact {
+    pub kind: String,
+    pub content: Value,
+    /// The previous revision; the new one gets its version + 1.
+    pub parent_id: Option<Uuid>,
+}
 
 /// Writes an artifact of `workflow_id`; a revision gets its parent's version + 1.
 pub async fn insert(

@@ -31,7 +31,7 @@ pub async fn recheck(
         Credential::Proxy => match principal.user_id() {
             Some(uid) => Ok(identity::get_user(db, uid)
                 .await?
-                .and_then(|u| identity::principal_for_user(&u, Credential::Proxy))),
+                .and_then(|u| Principal::for_user(&u, Credential::Proxy))),
             None => Ok(None),
         },
     }

@@ -17,7 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::secrets;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 /// How long a link in an email works (less when the approval expires sooner).
 pub const LINK_TTL: TimeDelta = TimeDelta::days(3);
@@ -34,9 +34,7 @@ pub async fn issue(
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> AppResult<String> {
-    let code = secrets::new_secret("").map_err(|e| {
-        AppError::internal(anyhow::anyhow!("the system's random source failed: {e}"))
-    })?;
+    let code = secrets::new_secret("")?;
     decision_link::ActiveModel {
         id: Set(Uuid::now_v7()),
         code_hash: Set(secrets::hash(&code)),

@@ -224,7 +224,7 @@ pub async fn disable_user(
 /// they want to hear about (`Some(None)` clears the filter: all types).
 pub async fn set_notification_preferences(
     db: &DatabaseConnection,
-    registry: &crate::engine::registry::Registry,
+    known_types: &[&str],
     user_id: Uuid,
     email: Option<bool>,
     workflow_types: Option<Option<Vec<String>>>,
@@ -238,12 +238,12 @@ pub async fn set_notification_preferences(
         m.notify_types = Set(match types {
             Some(t) if !t.is_empty() => {
                 for (i, name) in t.iter().enumerate() {
-                    if registry.get(name).is_none() {
+                    if !known_types.contains(&name.as_str()) {
                         return Err(AppError::bad_input(
                             format!("workflowTypes[{i}]"),
                             format!(
                                 "unknown workflow type '{name}'; known types: {}",
-                                registry.names().join(", ")
+                                known_types.join(", ")
                             ),
                         ));
                     }
@@ -328,9 +328,7 @@ pub async fn create_token(
             ));
         }
     }
-    let secret = secrets::new_secret(secrets::TOKEN_PREFIX).map_err(|e| {
-        AppError::internal(anyhow::anyhow!("the system's random source failed: {e}"))
-    })?;
+    let secret = secrets::new_secret(secrets::TOKEN_PREFIX)?;
     let token = api_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(name),
@@ -513,16 +511,6 @@ pub async fn principal_for_token(
     }))
 }
 
-/// The principal of an enabled user.
-pub fn principal_for_user(u: &user::Model, credential: Credential) -> Option<Principal> {
-    (!u.disabled).then(|| Principal {
-        id: u.name.clone(),
-        role: Some(u.role),
-        kind: PrincipalKind::User { user_id: u.id },
-        credential,
-    })
-}
-
 /// The principal for an email asserted by a trusted proxy: the user with
 /// that email, or (with a default role) a user created for it on first
 /// sight; else `UNAUTHENTICATED`.
@@ -573,6 +561,6 @@ pub async fn authenticate_proxy_email(
             }
         }
     };
-    principal_for_user(&user, Credential::Proxy)
+    Principal::for_user(&user, Credential::Proxy)
         .ok_or_else(|| AppError::Unauthenticated(format!("user {} is disabled", user.name)))
 }

@@ -18,6 +18,7 @@ pub mod llm_calls;
 pub mod outbox;
 pub mod page;
 pub mod policies;
+pub mod policy;
 pub mod principal;
 pub mod secrets;
 pub mod sessions;

@@ -137,7 +137,7 @@ async fn enqueue_emails(
     let Some(a) = entity::approval::Entity::find_by_id(aid).one(conn).await? else {
         return Ok(());
     };
-    let policy = super::policies::Policy::from_json(a.policy.as_ref());
+    let policy = super::policy::Policy::from_json(a.policy.as_ref());
     let workflow_type = workflow_type_of(conn, ev).await?;
     let users = entity::user::Entity::find()
         .filter(entity::user::Column::Disabled.eq(false))
@@ -158,7 +158,7 @@ async fn enqueue_emails(
         Vec::new()
     };
     for u in users {
-        let Some(p) = super::identity::principal_for_user(&u, super::principal::Credential::None)
+        let Some(p) = super::principal::Principal::for_user(&u, super::principal::Credential::None)
         else {
             continue;
         };

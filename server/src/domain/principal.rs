@@ -128,6 +128,16 @@ impl Principal {
         }
     }
 
+    /// The principal of an enabled user; `None` for a disabled one.
+    pub fn for_user(u: &entity::user::Model, credential: Credential) -> Option<Principal> {
+        (!u.disabled).then(|| Principal {
+            id: u.name.clone(),
+            role: Some(u.role),
+            kind: PrincipalKind::User { user_id: u.id },
+            credential,
+        })
+    }
+
     pub fn is_authenticated(&self) -> bool {
         self.role.is_some()
     }

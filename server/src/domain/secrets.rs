@@ -13,14 +13,26 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::error::{AppError, AppResult};
+
 /// Prefix of API tokens.
 pub const TOKEN_PREFIX: &str = "baton_";
 
-/// A new random secret: `prefix` + 43 base64url characters (256 bits).
-pub fn new_secret(prefix: &str) -> Result<String, getrandom::Error> {
+/// 256 bits from the operating system's CSPRNG.
+pub fn random_bytes() -> AppResult<[u8; 32]> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)?;
-    Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))
+    getrandom::fill(&mut bytes).map_err(|e| {
+        AppError::internal(anyhow::anyhow!("the system's random source failed: {e}"))
+    })?;
+    Ok(bytes)
+}
+
+/// A new random secret: `prefix` + 43 base64url characters (256 bits).
+pub fn new_secret(prefix: &str) -> AppResult<String> {
+    Ok(format!(
+        "{prefix}{}",
+        URL_SAFE_NO_PAD.encode(random_bytes()?)
+    ))
 }
 
 /// What the database stores for a secret: its hex SHA-256.

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::Stamp;
 use super::events::{self, NewEvent, Signal};
-use super::identity::{self, principal_for_user};
+use super::identity;
 use super::principal::{Credential, Principal};
 use super::secrets;
 use crate::error::{AppError, AppResult};
@@ -50,7 +50,7 @@ pub async fn issue_code(
             format!("user '{}' is disabled", user.name),
         ));
     }
-    let code = new_secret("")?;
+    let code = secrets::new_secret("")?;
     let expires_at = stamp.now + CODE_TTL;
     sign_in_code::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -80,11 +80,6 @@ pub async fn issue_code(
 /// The link a person opens to sign in.
 pub fn sign_in_url(public_url: &str, code: &str) -> String {
     format!("{}/signin#code={code}", public_url.trim_end_matches('/'))
-}
-
-fn new_secret(prefix: &str) -> AppResult<String> {
-    secrets::new_secret(prefix)
-        .map_err(|e| AppError::internal(anyhow::anyhow!("the system's random source failed: {e}")))
 }
 
 /// A new session: its cookie value (shown once) and the principal.
@@ -122,7 +117,7 @@ pub async fn exchange_code(
         return Err(refused());
     };
     let user = identity::find_user(db, row.user_id).await?;
-    let principal = principal_for_user(&user, Credential::None).ok_or_else(refused)?;
+    let principal = Principal::for_user(&user, Credential::None).ok_or_else(refused)?;
     start(db, Some(user.id), None, principal, "link", origin, now).await
 }
 
@@ -151,7 +146,7 @@ async fn start(
     origin: &str,
     now: DateTime<Utc>,
 ) -> AppResult<NewSession> {
-    let cookie = new_secret("")?;
+    let cookie = secrets::new_secret("")?;
     let id = Uuid::now_v7();
     let expires_at = now + SESSION_TTL;
     session::ActiveModel {
@@ -252,7 +247,7 @@ async fn principal_for_session(
     } else if let Some(uid) = s.user_id {
         identity::get_user(db, uid)
             .await?
-            .and_then(|u| principal_for_user(&u, Credential::None))
+            .and_then(|u| Principal::for_user(&u, Credential::None))
     } else {
         None
     };

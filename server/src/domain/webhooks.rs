@@ -21,7 +21,6 @@ use uuid::Uuid;
 use super::Stamp;
 use super::events::{self, NewEvent, Signal};
 use super::outbox;
-use crate::engine::registry::Registry;
 use crate::error::{AppError, AppResult};
 
 pub mod kind {
@@ -35,10 +34,7 @@ pub const SECRET_PREFIX: &str = "whsec_";
 
 /// A new signing secret: `whsec_` + base64 of 32 random bytes.
 pub fn new_secret() -> AppResult<String> {
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key).map_err(|e| {
-        AppError::internal(anyhow::anyhow!("the system's random source failed: {e}"))
-    })?;
+    let key = super::secrets::random_bytes()?;
     Ok(format!("{SECRET_PREFIX}{}", STANDARD.encode(key)))
 }
 
@@ -103,14 +99,14 @@ fn check_events(events: &[String]) -> AppResult<Vec<String>> {
     Ok(out)
 }
 
-fn check_types(registry: &Registry, types: &[String]) -> AppResult<Vec<String>> {
+fn check_types(known_types: &[&str], types: &[String]) -> AppResult<Vec<String>> {
     for (i, t) in types.iter().enumerate() {
-        if registry.get(t).is_none() {
+        if !known_types.contains(&t.as_str()) {
             return Err(AppError::bad_input(
                 format!("input.workflowTypes[{i}]"),
                 format!(
                     "unknown workflow type '{t}'; known types: {}",
-                    registry.names().join(", ")
+                    known_types.join(", ")
                 ),
             ));
         }
@@ -132,14 +128,14 @@ fn check_description(d: Option<String>) -> AppResult<Option<String>> {
 /// Creates a webhook; returns it with its secret (shown this once).
 pub async fn create(
     db: &DatabaseConnection,
-    registry: &Registry,
+    known_types: &[&str],
     stamp: &Stamp,
     spec: WebhookSpec,
 ) -> AppResult<(webhook::Model, String, Signal)> {
     let url = check_url(spec.url.as_deref().unwrap_or(""))?;
     let events = check_events(&spec.events.unwrap_or_default())?;
     let types = match spec.workflow_types.flatten() {
-        Some(t) if !t.is_empty() => Some(check_types(registry, &t)?),
+        Some(t) if !t.is_empty() => Some(check_types(known_types, &t)?),
         _ => None,
     };
     let description = check_description(spec.description)?;
@@ -221,7 +217,7 @@ pub async fn find(conn: &impl sea_orm::ConnectionTrait, id: Uuid) -> AppResult<w
 /// Changes a webhook's URL, events, types, description or active flag.
 pub async fn update(
     db: &DatabaseConnection,
-    registry: &Registry,
+    known_types: &[&str],
     stamp: &Stamp,
     id: Uuid,
     spec: WebhookSpec,
@@ -237,7 +233,7 @@ pub async fn update(
     }
     if let Some(t) = spec.workflow_types {
         m.workflow_types = Set(match t {
-            Some(t) if !t.is_empty() => Some(json!(check_types(registry, &t)?)),
+            Some(t) if !t.is_empty() => Some(json!(check_types(known_types, &t)?)),
             _ => None,
         });
     }

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use uuid::Uuid;
 
 use entity::workflow;
 use sea_orm::DatabaseTransaction;
@@ -81,13 +80,8 @@ pub struct Outcome {
     pub approval: Option<ApprovalRequest>,
 }
 
-#[derive(Debug, Clone)]
-pub struct NewArtifact {
-    pub kind: String,
-    pub content: Value,
-    /// The previous revision; the new one gets its version + 1.
-    pub parent_id: Option<Uuid>,
-}
+/// An artifact a run stores (defined with the artifacts it becomes).
+pub use crate::domain::artifacts::NewArtifact;
 
 /// The part of an artifact a reviewer may edit: the top-level fields an
 /// edit may touch, and the JSON Schema the edited content must satisfy.

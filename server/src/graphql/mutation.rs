@@ -356,7 +356,7 @@ impl CoreMutations {
         };
         let user = identity::set_notification_preferences(
             &state.db,
-            &state.registry,
+            &state.registry.names(),
             target,
             email,
             workflow_types.map(Some),
@@ -399,7 +399,7 @@ impl NotifyMutations {
         let state = state(ctx);
         let (hook, secret, signal) = webhooks::create(
             &state.db,
-            &state.registry,
+            &state.registry.names(),
             &state.stamp(&principal),
             WebhookSpec {
                 url: Some(input.url),
@@ -430,7 +430,7 @@ impl NotifyMutations {
         let id = parse_id("id", &id)?;
         let (hook, signal) = webhooks::update(
             &state.db,
-            &state.registry,
+            &state.registry.names(),
             &state.stamp(&principal),
             id,
             WebhookSpec {

@@ -352,10 +352,7 @@ impl Approval {
                 .map(|v| {
                     format!(
                         "you already voted to {} version {}",
-                        match v.decision {
-                            entity::vote::VoteDecision::Approve => "approve",
-                            entity::vote::VoteDecision::Reject => "reject",
-                        },
+                        approvals::decision_word(v.decision),
                         v.artifact_version
                     )
                 })

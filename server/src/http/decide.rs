@@ -14,9 +14,10 @@ use serde::Deserialize;
 use super::HttpState;
 use crate::domain::approvals::{self, Ballot, Decision};
 use crate::domain::decision_links::{self, Refusal};
-use crate::domain::principal::Credential;
+use crate::domain::principal::{Credential, Principal};
 use crate::domain::{identity, workflows};
 use crate::error::AppError;
+use crate::html::escape as esc;
 
 pub async fn page(State(s): State<HttpState>, Path(code): Path<String>) -> Response {
     let now = s.app.clock.now();
@@ -108,7 +109,7 @@ pub async fn submit(
         Ok(u) => u,
         Err(e) => return failed(e),
     };
-    let Some(principal) = identity::principal_for_user(&user, Credential::None) else {
+    let Some(principal) = Principal::for_user(&user, Credential::None) else {
         return answer(
             StatusCode::FORBIDDEN,
             "Not allowed",
@@ -239,11 +240,4 @@ fn answer_html(status: StatusCode, title: &str, body: &str) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     res
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

@@ -110,16 +110,17 @@ async fn deliver(
     d: delivery::Model,
 ) {
     let now = state.clock.now();
+    // When to try again should this attempt fail (`None`: it was the last).
+    let retry = retry_at(
+        d.attempts,
+        state.config.delivery.max_attempts,
+        state.config.delivery.retry_base,
+        now,
+    );
     let attempt = if d.channel == outbox::CHANNEL_EMAIL {
-        let retry = retry_at(
-            d.attempts,
-            state.config.delivery.max_attempts,
-            state.config.delivery.retry_base,
-            now,
-        );
         super::email::send(state, mail, &d, retry, now).await
     } else {
-        webhook(state, http, &d, now).await
+        webhook(state, http, &d, retry, now).await
     };
     let delivered = matches!(attempt, Attempt::Delivered { .. });
     match outbox::record(&state.db, &d, owner, attempt, state.clock.now()).await {
@@ -137,6 +138,7 @@ async fn webhook(
     state: &AppState,
     http: &reqwest::Client,
     d: &delivery::Model,
+    retry_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Attempt {
     match webhooks::find(&state.db, d.target_id).await {
@@ -150,7 +152,7 @@ async fn webhook(
             error: "the webhook is disabled".into(),
             retry_at: None,
         },
-        Ok(h) => send(state, http, &h, d, now).await,
+        Ok(h) => send(state, http, &h, d, retry_at, now).await,
     }
 }
 
@@ -159,14 +161,9 @@ async fn send(
     http: &reqwest::Client,
     h: &entity::webhook::Model,
     d: &delivery::Model,
+    retry_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Attempt {
-    let retry_at = retry_at(
-        d.attempts,
-        state.config.delivery.max_attempts,
-        state.config.delivery.retry_base,
-        now,
-    );
     let slack = h.kind == WebhookKind::Slack;
     let content = if slack {
         super::slack::message(&d.payload, &state.config.public_url())

@@ -165,12 +165,7 @@ fn compose(
          Read it in the review app:\n{review}\n\n\
          Each link works once and shows a confirmation page first.\n"
     );
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
+    let esc = crate::html::escape;
     let html = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif\">\
          <p>Hello {n},</p>\
