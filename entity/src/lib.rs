@@ -20,3 +20,4 @@ pub mod user;
 pub mod vote;
 pub mod webhook;
 pub mod workflow;
+pub mod workflow_type;

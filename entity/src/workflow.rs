@@ -26,6 +26,9 @@ pub struct Model {
     pub id: Uuid,
     #[sea_orm(column_name = "type")]
     pub workflow_type: String,
+    /// The declared type's version this row was created with; `None` for
+    /// built-in types.
+    pub type_version: Option<i32>,
     pub status: WorkflowStatus,
     pub input: Json,
     pub output: Option<Json>,

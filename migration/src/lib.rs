@@ -21,6 +21,7 @@ mod m20261127_000012_create_outbox;
 mod m20261127_000013_add_webhook_kind;
 mod m20261127_000014_create_decision_links;
 mod m20261127_000015_add_approval_reminders;
+mod m20261128_000016_create_workflow_types;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000013_add_webhook_kind::Migration),
             Box::new(m20261127_000014_create_decision_links::Migration),
             Box::new(m20261127_000015_add_approval_reminders::Migration),
+            Box::new(m20261128_000016_create_workflow_types::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::domain::workflow_types::Defaults;
 use crate::engine::registry::Registry;
 use crate::engine::signals::Hub;
 use crate::engine::{listener, worker::Worker};
@@ -41,9 +42,16 @@ pub async fn build_state(config: Config, overrides: Overrides) -> anyhow::Result
     // The tail of a v7 id is random: enough to tell processes apart.
     let random = uuid::Uuid::now_v7().simple().to_string();
     let origin = format!("{}-{}", std::process::id(), &random[24..]);
+    let registry = overrides.registry.unwrap_or_else(crate::workflows::builtin);
+    let catalog = registry.catalog(Defaults {
+        timeout: config.engine.workflow_timeout,
+        max_attempts: config.engine.max_attempts,
+        retry_base: config.engine.retry_base,
+    });
     Ok(AppState {
         db,
-        registry: Arc::new(overrides.registry.unwrap_or_else(Registry::builtin)),
+        registry: Arc::new(registry),
+        catalog: Arc::new(catalog),
         hub: Hub::new(),
         config: Arc::new(config),
         llm,
@@ -150,6 +158,39 @@ pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<Option<String>>
     )))
 }
 
+/// Declares the workflow types of a YAML file (as the command line, an
+/// admin). A file that does not parse, or a declaration that is refused,
+/// stops the start with the reason: a server must not run half-configured.
+pub async fn declare_types_file(state: &AppState, path: &std::path::Path) -> anyhow::Result<()> {
+    use crate::domain::{Principal, workflow_types};
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the types file {}", path.display()))?;
+    let declarations = workflow_types::parse_file(&text)
+        .map_err(|e| anyhow::anyhow!("the types file {} is not valid: {e}", path.display()))?;
+    let cli = Principal::cli();
+    for d in declarations {
+        let name = d.name.clone();
+        let declared =
+            workflow_types::declare(&state.db, &state.catalog, &state.stamp(&cli), &cli, d)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "the types file {} declares '{name}', which was refused: {}",
+                        path.display(),
+                        e.message()
+                    )
+                })?;
+        state.hub.publish(declared.signals);
+        tracing::info!(
+            workflow_type = %name,
+            version = declared.spec.version,
+            new = declared.created,
+            "declared from the types file"
+        );
+    }
+    Ok(())
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         Self::build_with(config, Overrides::default()).await
@@ -168,6 +209,9 @@ impl Application {
         config.listen = address;
         let bootstrap = config.auth.bootstrap_admin;
         let state = build_state(config, overrides).await?;
+        if let Some(path) = state.config.types_file.clone() {
+            declare_types_file(&state, &path).await?;
+        }
         let first_sign_in = if bootstrap {
             bootstrap_admin(&state).await?
         } else {

@@ -286,6 +286,10 @@ pub struct ServeArgs {
     /// The built review app to serve at `/`.
     #[arg(long, env = "BATON_WEB_DIR", default_value = "web/dist")]
     pub web_dir: std::path::PathBuf,
+    /// A YAML file of workflow types to declare at start (a list of
+    /// declarations, see the README); unchanged ones keep their version.
+    #[arg(long = "types", env = "BATON_TYPES_FILE", value_name = "FILE.yaml")]
+    pub types_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
     #[command(flatten)]
@@ -448,6 +452,7 @@ impl ServeArgs {
             auth: self.auth.auth()?,
             delivery: self.engine.delivery(),
             mail: self.engine.mail(),
+            types_file: self.types_file.clone(),
         })
     }
 }

@@ -25,6 +25,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// Notification email; `None`: no email is sent.
     pub mail: Option<MailConfig>,
+    /// Workflow types to declare at start (`--types FILE.yaml`).
+    pub types_file: Option<std::path::PathBuf>,
 }
 
 /// Where notification email goes out.
@@ -181,6 +183,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             delivery: DeliveryConfig::default(),
             mail: None,
+            types_file: None,
         }
     }
 }

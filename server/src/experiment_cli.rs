@@ -31,10 +31,9 @@ pub async fn run(args: ExperimentRunArgs) -> anyhow::Result<()> {
     let stamp = state.stamp(&cli);
     let submitted = match workflows::submit(
         &state.db,
-        &state.registry,
+        &state.catalog,
         &stamp,
         &cli,
-        state.config.engine.max_attempts,
         Submission {
             workflow_type: run_experiment::NAME.into(),
             input,

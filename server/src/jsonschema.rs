@@ -1,46 +1,72 @@
-//! A small, documented subset of JSON Schema: validation and example
-//! generation, with no external crate.
+//! JSON Schema for Baton: validation with the `jsonschema` crate, messages in
+//! plain words with dotted paths, and example generation.
 //!
 //! Baton uses JSON Schemas to describe workflow inputs and the structured
 //! answers it asks models for. This module checks values against such schemas
-//! ([`validate`]) and produces a deterministic value that satisfies one
-//! ([`example`], used by the offline model).
+//! ([`validate`], or [`compile`] once and [`Compiled::validate`] many times),
+//! says whether a schema is itself valid ([`check_schema`]) and produces a
+//! deterministic value that satisfies one ([`example`], used by the offline
+//! model).
 //!
-//! # Supported keywords
+//! # Validation
 //!
-//! | keyword | meaning |
-//! |---|---|
-//! | `type` | a type name or an array of them: `null`, `boolean`, `object`, `array`, `number`, `string`, `integer` (`integer` also accepts whole-number floats such as `3.0`) |
-//! | `properties` | schemas of named object members |
-//! | `required` | object members that must be present |
-//! | `additionalProperties` | `false` (no members beyond `properties`) or a schema for the others |
-//! | `items` | schema every array element must satisfy |
-//! | `minItems`, `maxItems` | bounds on array length |
-//! | `enum` | the value must equal one of the listed values |
-//! | `const` | the value must equal this value |
-//! | `minimum`, `maximum` | inclusive numeric bounds |
-//! | `exclusiveMinimum`, `exclusiveMaximum` | exclusive numeric bounds (a number; the draft-4 boolean form modifying `minimum`/`maximum` is accepted too) |
-//! | `minLength`, `maxLength` | bounds on string length, counted in characters (Unicode scalar values) |
-//! | `default` | used by [`example`]; ignored by [`validate`] |
-//! | `description`, `title` | ignored |
+//! Validation is the [`jsonschema`](https://docs.rs/jsonschema) crate's, so
+//! the whole specification applies: draft 2020-12 by default, or the draft a
+//! schema names in `$schema` (draft 4, 6, 7 or 2019-09). That includes
+//! `$ref`/`$defs`, `oneOf`/`anyOf`/`allOf`/`not`, `if`/`then`/`else`,
+//! `pattern`, `patternProperties`, `minProperties`/`maxProperties`,
+//! `dependentRequired`, `unevaluatedProperties`, `uniqueItems`, `contains`,
+//! `multipleOf` and the rest. Two choices of ours:
 //!
-//! Any other keyword (`pattern`, `format`, `$ref`, `oneOf`, …) is ignored, so
-//! a schema using them validates more loosely than a full implementation
-//! would. The boolean schemas `true` (anything) and `false` (nothing) are
-//! understood. Numbers compare by value, so `3` equals `3.0` for `enum` and
-//! `const`.
+//! - `format` is an assertion, not just an annotation: `email`, `date-time`,
+//!   `date`, `time`, `duration`, `uuid`, `uri`, `hostname`, `ipv4`, `ipv6`,
+//!   `regex` and the other formats the specification defines are checked.
+//!   Formats it does not define (say `markdown`) are ignored.
+//! - Only references inside the schema resolve: a `$ref` to another document
+//!   (`https://…`, a file) makes the schema invalid; nothing is fetched.
 //!
-//! # Paths
+//! As the specification says, `integer` accepts whole-number floats such as
+//! `3.0`, and numbers compare by value (`3` equals `3.0` for `enum` and
+//! `const`). A schema that is itself invalid (a misspelt type, a negative
+//! `minItems`, an unresolvable `$ref`) does not panic: [`validate`] returns
+//! one violation at the root saying so, and [`check_schema`] and [`compile`]
+//! return the reason.
+//!
+//! One keyword is Baton's own and only changes wording: `"x-count-noun"` on
+//! an array (or object) schema names what its items (or members) are, so a
+//! `minItems` violation says "has 1 level; at least 2 levels are needed"
+//! rather than "… items …". The plural adds an `s`.
+//!
+//! # Paths and messages
 //!
 //! A [`Violation`] names where it is with a dotted path: `""` for the root,
 //! `"brief"` for a member of the root object, `"brief.prompt"` for a member of
 //! that, `"drafts[1]"` for the second element of the `drafts` array, and
-//! `"[0]"` for the first element of a root array.
+//! `"[0]"` for the first element of a root array. Member names are written as
+//! they are, dots and brackets included. A missing required member and an
+//! unexpected one (`additionalProperties: false`) are reported at the
+//! member's own path (`brief.prompt` "is required", `colour` "is not an
+//! allowed field"). Messages are short phrases meant to follow the path:
+//! "must be a string, not an integer", "must be at least 0", "must be a valid
+//! email address", "has 0 items; at least 1 item is needed". Violations come
+//! sorted by path (array indices in numeric order), a type mismatch first at
+//! its path, and a type mismatch hides the other complaints about the same
+//! value.
+//!
+//! # Examples
+//!
+//! [`example`] stays hand-written: it builds a value from the keywords that
+//! shape one (`type`, `properties`, `required`, `items`, bounds, lengths,
+//! `enum`, `const`, `default`, `format`, `minProperties`), follows `$ref`,
+//! merges `allOf` and picks a branch of `oneOf`/`anyOf` that validates. It is
+//! best effort for `pattern`, `not`, `if`/`then`/`else` and `uniqueItems`.
+
+use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
-/// One violation: `path` is a JSON-pointer-ish dotted path like "brief.prompt"
-/// or "items[2].score" ("" for the root), message says what is wrong in plain
+/// One violation: `path` is a dotted path like "brief.prompt" or
+/// "items[2].score" ("" for the root), `message` says what is wrong in plain
 /// words.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Violation {
@@ -58,12 +84,74 @@ impl std::fmt::Display for Violation {
     }
 }
 
+/// A schema compiled once, to check many values against it.
+pub struct Compiled {
+    validator: ::jsonschema::Validator,
+    /// The schema as given, read for `x-count-noun`.
+    schema: Value,
+}
+
+impl std::fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compiled")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Compiled {
+    /// Check `value`. An empty list means the value is valid; the order is
+    /// deterministic (see the module documentation).
+    pub fn validate(&self, value: &Value) -> Vec<Violation> {
+        let mut found = Vec::new();
+        for error in self.validator.iter_errors(value) {
+            let src = Source {
+                instance: value,
+                schema: Some(&self.schema),
+            };
+            convert(&error, src, &mut found);
+        }
+        finish(found)
+    }
+
+    /// Whether `value` is valid, without building messages.
+    pub fn is_valid(&self, value: &Value) -> bool {
+        self.validator.is_valid(value)
+    }
+}
+
+/// Compile `schema`: `Err` says in plain words why it is not a valid JSON
+/// Schema (it fails its meta-schema, or a `$ref` does not resolve).
+pub fn compile(schema: &Value) -> Result<Compiled, String> {
+    ::jsonschema::options()
+        .should_validate_formats(true)
+        .build(schema)
+        .map(|validator| Compiled {
+            validator,
+            schema: schema.clone(),
+        })
+        .map_err(|e| schema_error(&e, schema))
+}
+
+/// Whether `schema` is a valid JSON Schema: it satisfies the meta-schema of
+/// its draft and compiles (every `$ref` resolves within it). `Err` says why
+/// not, e.g. `/minItems: must be at least 0`.
+pub fn check_schema(schema: &Value) -> Result<(), String> {
+    compile(schema).map(|_| ())
+}
+
 /// Check `value` against `schema`. An empty list means the value is valid.
-/// The order of the violations is deterministic.
+/// The order of the violations is deterministic. An invalid schema gives one
+/// violation at the root that says so. Compiles `schema` on every call: use
+/// [`compile`] to check many values against one schema.
 pub fn validate(schema: &Value, value: &Value) -> Vec<Violation> {
-    let mut out = Vec::new();
-    check(schema, value, "", &mut out);
-    out
+    match compile(schema) {
+        Ok(compiled) => compiled.validate(value),
+        Err(reason) => vec![Violation {
+            path: String::new(),
+            message: format!("cannot be checked: the schema is invalid ({reason})"),
+        }],
+    }
 }
 
 /// A value that satisfies `schema`, chosen deterministically from `seed`:
@@ -72,36 +160,332 @@ pub fn validate(schema: &Value, value: &Value) -> Vec<Violation> {
 ///
 /// `default` is used when present and valid; `const` is returned as is;
 /// `enum` members are picked by seed; numbers lie within their bounds;
-/// strings are made of words and respect their length bounds; objects carry
-/// every listed and every required property; arrays have between `minItems`
-/// and `min(maxItems, minItems + 2)` elements.
+/// strings are made of words, respect their length bounds and take the shape
+/// of a known `format`; objects carry every listed and every required
+/// property (and enough others for `minProperties`); arrays have between
+/// `minItems` and `min(maxItems, minItems + 2)` elements. `$ref` is
+/// followed, `allOf` merged and a `oneOf`/`anyOf` branch chosen by seed.
 ///
 /// For a schema nothing can satisfy (`false`, `minimum` above `maximum`, …)
-/// the result is a best effort and will not validate.
+/// or one this cannot aim at (`pattern`, `not`), the result is a best effort
+/// and may not validate.
 pub fn example(schema: &Value, seed: u64) -> Value {
-    gen_value(schema, seed, 0)
+    // Inline every `$ref` that is not circular, so sub-schemas stand alone
+    // and can be checked on their own; circular ones are followed lazily.
+    let resolved = ::jsonschema::dereference(schema).unwrap_or_else(|_| schema.clone());
+    let generator = Generator {
+        root: &resolved,
+        dialect: schema.get("$schema").filter(|s| s.is_string()),
+    };
+    generator.value(&resolved, seed, 0)
 }
 
 // ---------------------------------------------------------------------------
-// Validation
+// Validation: from the crate's errors to violations
 
-fn child_path(parent: &str, name: &str) -> String {
-    if parent.is_empty() {
-        name.to_string()
-    } else {
-        format!("{parent}.{name}")
+/// One step of an instance path.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    Member(String),
+    Index(usize),
+}
+
+/// A violation before sorting: its path as steps, whether it is a type
+/// mismatch (those sort first and hide the rest at their path).
+struct Found {
+    steps: Vec<Step>,
+    is_type: bool,
+    message: String,
+}
+
+fn render(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for step in steps {
+        match step {
+            Step::Member(name) if out.is_empty() => out.push_str(name),
+            Step::Member(name) => {
+                out.push('.');
+                out.push_str(name);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// The steps of the JSON pointer `pointer` into `root`: a token is an index
+/// where the value it applies to is an array, a member name otherwise (so a
+/// member named "1" stays a member).
+fn steps_of(root: &Value, pointer: &str) -> Vec<Step> {
+    let mut at = Some(root);
+    let mut steps = Vec::new();
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        match at {
+            Some(Value::Array(items)) if token.parse::<usize>().is_ok() => {
+                let i = token.parse::<usize>().unwrap_or_default();
+                at = items.get(i);
+                steps.push(Step::Index(i));
+            }
+            Some(Value::Object(members)) => {
+                at = members.get(&token);
+                steps.push(Step::Member(token));
+            }
+            _ => {
+                at = None;
+                steps.push(match token.parse::<usize>() {
+                    Ok(i) if !token.starts_with('0') || token == "0" => Step::Index(i),
+                    _ => Step::Member(token),
+                });
+            }
+        }
+    }
+    steps
+}
+
+/// Sorted by path, type mismatches first at a path, then by message;
+/// complaints about a value whose type is wrong are dropped, and so are
+/// repeats.
+fn finish(mut found: Vec<Found>) -> Vec<Violation> {
+    found.sort_by(|a, b| {
+        a.steps
+            .cmp(&b.steps)
+            .then_with(|| b.is_type.cmp(&a.is_type))
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    let mut out: Vec<Violation> = Vec::with_capacity(found.len());
+    let mut mistyped: Option<&[Step]> = None;
+    for f in &found {
+        if f.is_type {
+            mistyped = Some(&f.steps);
+        } else if mistyped.is_some_and(|m| m == f.steps.as_slice()) {
+            continue;
+        }
+        let path = render(&f.steps);
+        if out
+            .last()
+            .is_some_and(|v| v.path == path && v.message == f.message)
+        {
+            continue;
+        }
+        out.push(Violation {
+            path,
+            message: f.message.clone(),
+        });
+    }
+    out
+}
+
+/// What errors are read against: the instance their paths point into, and
+/// the schema they come from (read for `x-count-noun`; none for meta-schema
+/// errors, whose instance is the schema).
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    instance: &'a Value,
+    schema: Option<&'a Value>,
+}
+
+/// Adds the violations `error` stands for.
+fn convert(error: &::jsonschema::ValidationError<'_>, src: Source<'_>, out: &mut Vec<Found>) {
+    use ::jsonschema::error::ValidationErrorKind as K;
+
+    let steps = steps_of(src.instance, error.instance_path().as_str());
+    let member = |name: &str| {
+        let mut steps = steps.clone();
+        steps.push(Step::Member(name.to_string()));
+        Found {
+            steps,
+            is_type: false,
+            message: "is required".to_string(),
+        }
+    };
+    match error.kind() {
+        K::Required { property } => {
+            let name = property
+                .as_str()
+                .map_or_else(|| property.to_string(), str::to_string);
+            out.push(member(&name));
+        }
+        K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
+            out.extend(unexpected.iter().map(|name| Found {
+                message: "is not an allowed field".to_string(),
+                ..member(name)
+            }));
+        }
+        kind => out.push(Found {
+            is_type: matches!(kind, K::Type { .. }),
+            message: message(error, &steps, src),
+            steps,
+        }),
     }
 }
 
-fn index_path(parent: &str, index: usize) -> String {
-    format!("{parent}[{index}]")
+/// The message of `error` about the value at `steps`, for every kind but
+/// those [`convert`] reports at a member's path.
+fn message(error: &::jsonschema::ValidationError<'_>, steps: &[Step], src: Source<'_>) -> String {
+    use ::jsonschema::error::{TypeKind, ValidationErrorKind as K};
+
+    let value: &Value = error.instance();
+    let noun = |default: &str| {
+        count_noun(src.schema, error.schema_path().as_str()).unwrap_or_else(|| default.to_string())
+    };
+    match error.kind() {
+        K::Type { kind } => {
+            let wanted: Vec<::jsonschema::JsonType> = match kind {
+                TypeKind::Single(t) => vec![*t],
+                TypeKind::Multiple(set) => set.iter().collect(),
+            };
+            format!("must be {}, not {}", type_list(&wanted), type_name(value))
+        }
+        K::Required { property } => format!("must have the member {property}"),
+        K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
+            format!("must not have the members {}", unexpected.join(", "))
+        }
+        K::FalseSchema => "is not allowed here".to_string(),
+        K::Constant { expected_value } => format!("must be {}", short(expected_value)),
+        K::Enum { options } => match options.as_ref() {
+            Value::Array(allowed) => format!(
+                "must be one of {}",
+                allowed.iter().map(short).collect::<Vec<_>>().join(", ")
+            ),
+            other => format!("must be one of {}", short(other)),
+        },
+        K::Minimum { limit } => format!("must be at least {}", number(limit)),
+        K::Maximum { limit } => format!("must be at most {}", number(limit)),
+        K::ExclusiveMinimum { limit } => format!("must be greater than {}", number(limit)),
+        K::ExclusiveMaximum { limit } => format!("must be less than {}", number(limit)),
+        K::MultipleOf { multiple_of } => format!("must be a multiple of {}", fmt_num(*multiple_of)),
+        K::MinLength { limit } => format!(
+            "must be at least {} long, not {}",
+            plural(*limit, "character"),
+            chars(value)
+        ),
+        K::MaxLength { limit } => format!(
+            "must be at most {} long, not {}",
+            plural(*limit, "character"),
+            chars(value)
+        ),
+        K::MinItems { limit } => too_few(size(value), *limit, &noun("item")),
+        K::MaxItems { limit } => too_many(size(value), *limit, &noun("item")),
+        K::MinProperties { limit } => too_few(size(value), *limit, &noun("field")),
+        K::MaxProperties { limit } => too_many(size(value), *limit, &noun("field")),
+        K::AdditionalItems { limit } => {
+            format!("must have at most {}", plural(*limit as u64, "item"))
+        }
+        K::UnevaluatedItems { .. } => "has items that are not allowed here".to_string(),
+        K::Pattern { pattern } => format!("must match the pattern {pattern}"),
+        K::Format { format } => format!("must be {}", format_words(format)),
+        K::UniqueItems => "must not contain duplicate items".to_string(),
+        K::Contains => "must contain the required number of items matching `contains`".to_string(),
+        K::Not { schema } => format!("must not match {}", short(schema)),
+        K::AnyOf { context } => format!(
+            "must match at least one of {} alternatives (anyOf), but {}",
+            context.len(),
+            alternatives(context, steps, src)
+        ),
+        K::OneOfNotValid { context } => format!(
+            "must match exactly one of {} alternatives (oneOf), but {}",
+            context.len(),
+            alternatives(context, steps, src)
+        ),
+        K::OneOfMultipleValid { .. } => {
+            "must match exactly one alternative (oneOf), but matches more than one".to_string()
+        }
+        K::PropertyNames { error: inner } => {
+            // The inner error is about the name, a string with no path.
+            let why = message(
+                inner,
+                &[],
+                Source {
+                    instance: inner.instance(),
+                    ..src
+                },
+            );
+            format!("has a field name {} that {why}", short(inner.instance()))
+        }
+        K::ContentEncoding { content_encoding } => format!("must be {content_encoding}-encoded"),
+        K::ContentMediaType { content_media_type } => {
+            format!("must be valid {content_media_type}")
+        }
+        K::Custom { message, .. } => message.clone(),
+        K::Referencing(e) => format!("cannot be checked: {e}"),
+        // Regex engine failures, and kinds a later version may add.
+        _ => format!("cannot be checked: {error}"),
+    }
 }
 
-fn push(out: &mut Vec<Violation>, path: &str, message: impl Into<String>) {
-    out.push(Violation {
-        path: path.to_string(),
-        message: message.into(),
-    });
+/// "but <the first complaint about each alternative>" for `anyOf`/`oneOf`,
+/// with paths relative to the value at `steps`.
+fn alternatives(
+    context: &[Vec<::jsonschema::ValidationError<'static>>],
+    steps: &[Step],
+    src: Source<'_>,
+) -> String {
+    const SHOWN: usize = 3;
+    let firsts: Vec<String> = context
+        .iter()
+        .take(SHOWN)
+        .filter_map(|errors| {
+            let mut found = Vec::new();
+            for e in errors {
+                convert(e, src, &mut found);
+            }
+            for f in &mut found {
+                if f.steps.starts_with(steps) {
+                    f.steps.drain(..steps.len());
+                }
+            }
+            finish(found).into_iter().next()
+        })
+        .map(|v| {
+            if v.path.is_empty() {
+                v.message
+            } else {
+                format!("{} {}", v.path, v.message)
+            }
+        })
+        .collect();
+    let mut text = if firsts.is_empty() {
+        "matches none".to_string()
+    } else {
+        firsts.join("; or ")
+    };
+    if context.len() > SHOWN {
+        text.push_str("; or …");
+    }
+    text
+}
+
+/// `x-count-noun` of the schema holding the keyword at `keyword_path`.
+fn count_noun(schema: Option<&Value>, keyword_path: &str) -> Option<String> {
+    let (parent, keyword) = keyword_path.rsplit_once('/')?;
+    let node = schema?.pointer(parent)?;
+    node.get(keyword)?;
+    node.get("x-count-noun")?.as_str().map(str::to_string)
+}
+
+fn schema_error(error: &::jsonschema::ValidationError<'_>, schema: &Value) -> String {
+    use ::jsonschema::error::ValidationErrorKind as K;
+    if let K::Referencing(e) = error.kind() {
+        return e.to_string();
+    }
+    // A meta-schema error: its instance is (part of) the schema.
+    let mut found = Vec::new();
+    let src = Source {
+        instance: schema,
+        schema: None,
+    };
+    convert(error, src, &mut found);
+    let why = finish(found)
+        .into_iter()
+        .next()
+        .map_or_else(|| error.to_string(), |v| v.message);
+    let at = error.instance_path().as_str();
+    if at.is_empty() {
+        why
+    } else {
+        format!("{at}: {why}")
+    }
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -116,70 +500,26 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
+/// "a string or null", "an integer or a number": `null` last.
+fn type_list(types: &[::jsonschema::JsonType]) -> String {
+    let mut names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+    names.sort_by(|a, b| match (*a == "null", *b == "null") {
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => Ordering::Equal,
+    });
+    names
+        .iter()
+        .map(|t| article(t))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
 fn article(ty: &str) -> String {
     match ty {
         "null" => "null".to_string(),
         "integer" | "object" | "array" => format!("an {ty}"),
         _ => format!("a {ty}"),
-    }
-}
-
-fn is_whole(value: &Value) -> bool {
-    match value {
-        Value::Number(n) => {
-            n.is_i64()
-                || n.is_u64()
-                || n.as_f64()
-                    .is_some_and(|f| f.is_finite() && f.fract() == 0.0)
-        }
-        _ => false,
-    }
-}
-
-fn has_type(value: &Value, ty: &str) -> bool {
-    match ty {
-        "null" => value.is_null(),
-        "boolean" => value.is_boolean(),
-        "object" => value.is_object(),
-        "array" => value.is_array(),
-        "number" => value.is_number(),
-        "string" => value.is_string(),
-        "integer" => is_whole(value),
-        // An unknown type name is ignored rather than rejecting everything.
-        _ => true,
-    }
-}
-
-/// The type names listed in `type`, if any.
-fn type_list(schema: &Map<String, Value>) -> Option<Vec<&str>> {
-    match schema.get("type")? {
-        Value::String(s) => Some(vec![s.as_str()]),
-        Value::Array(items) => Some(items.iter().filter_map(Value::as_str).collect()),
-        _ => None,
-    }
-}
-
-/// Equality where numbers compare by value (`3 == 3.0`).
-fn json_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            if let (Some(x), Some(y)) = (x.as_i64(), y.as_i64()) {
-                x == y
-            } else if let (Some(x), Some(y)) = (x.as_u64(), y.as_u64()) {
-                x == y
-            } else {
-                x.as_f64() == y.as_f64()
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
-        }
-        _ => a == b,
     }
 }
 
@@ -193,44 +533,6 @@ fn short(value: &Value) -> String {
     }
 }
 
-fn num(schema: &Map<String, Value>, key: &str) -> Option<f64> {
-    schema
-        .get(key)
-        .and_then(Value::as_f64)
-        .filter(|f| f.is_finite())
-}
-
-fn count(schema: &Map<String, Value>, key: &str) -> Option<u64> {
-    let v = schema.get(key)?;
-    v.as_u64().or_else(|| {
-        v.as_f64()
-            .filter(|f| *f >= 0.0 && f.is_finite())
-            .map(|f| f as u64)
-    })
-}
-
-/// Lower bound of a numeric schema as `(bound, exclusive)`, the tighter one
-/// when both an inclusive and an exclusive bound are given.
-fn lower_bound(schema: &Map<String, Value>) -> Option<(f64, bool)> {
-    let draft4_exclusive = schema.get("exclusiveMinimum") == Some(&Value::Bool(true));
-    let inclusive = num(schema, "minimum").map(|m| (m, draft4_exclusive));
-    let exclusive = num(schema, "exclusiveMinimum").map(|m| (m, true));
-    match (inclusive, exclusive) {
-        (Some(a), Some(b)) => Some(if b.0 >= a.0 { b } else { a }),
-        (a, b) => a.or(b),
-    }
-}
-
-fn upper_bound(schema: &Map<String, Value>) -> Option<(f64, bool)> {
-    let draft4_exclusive = schema.get("exclusiveMaximum") == Some(&Value::Bool(true));
-    let inclusive = num(schema, "maximum").map(|m| (m, draft4_exclusive));
-    let exclusive = num(schema, "exclusiveMaximum").map(|m| (m, true));
-    match (inclusive, exclusive) {
-        (Some(a), Some(b)) => Some(if b.0 <= a.0 { b } else { a }),
-        (a, b) => a.or(b),
-    }
-}
-
 fn fmt_num(f: f64) -> String {
     if f.fract() == 0.0 && f.abs() < 1e15 {
         format!("{}", f as i64)
@@ -239,187 +541,75 @@ fn fmt_num(f: f64) -> String {
     }
 }
 
-fn plural(n: u64, one: &str, many: &str) -> String {
+fn number(limit: &Value) -> String {
+    limit
+        .as_f64()
+        .filter(|f| f.is_finite())
+        .map_or_else(|| limit.to_string(), fmt_num)
+}
+
+/// "1 item", "2 items".
+fn plural(n: u64, one: &str) -> String {
     if n == 1 {
         format!("{n} {one}")
     } else {
-        format!("{n} {many}")
+        format!("{n} {one}s")
     }
 }
 
-fn check(schema: &Value, value: &Value, path: &str, out: &mut Vec<Violation>) {
-    let schema = match schema {
-        Value::Bool(true) => return,
-        Value::Bool(false) => {
-            push(out, path, "is not allowed here");
-            return;
-        }
-        Value::Object(map) => map,
-        // Not a schema: nothing to check.
-        _ => return,
-    };
+fn chars(value: &Value) -> usize {
+    value.as_str().map_or(0, |s| s.chars().count())
+}
 
-    if let Some(types) = type_list(schema)
-        && !types.is_empty()
-        && !types.iter().any(|t| has_type(value, t))
-    {
-        let wanted: Vec<String> = types.iter().map(|t| article(t)).collect();
-        push(
-            out,
-            path,
-            format!("must be {}, not {}", wanted.join(" or "), type_name(value)),
-        );
-        // The remaining keywords would only repeat the same complaint.
-        return;
-    }
-
-    if let Some(expected) = schema.get("const")
-        && !json_eq(expected, value)
-    {
-        push(out, path, format!("must be {}", short(expected)));
-    }
-
-    if let Some(Value::Array(allowed)) = schema.get("enum")
-        && !allowed.iter().any(|a| json_eq(a, value))
-    {
-        let listed: Vec<String> = allowed.iter().map(short).collect();
-        push(out, path, format!("must be one of {}", listed.join(", ")));
-    }
-
+fn size(value: &Value) -> u64 {
     match value {
-        Value::Number(n) => {
-            if let Some(x) = n.as_f64() {
-                check_number(schema, x, path, out);
-            }
-        }
-        Value::String(s) => check_string(schema, s, path, out),
-        Value::Array(items) => check_array(schema, items, path, out),
-        Value::Object(members) => check_object(schema, members, path, out),
-        Value::Null | Value::Bool(_) => {}
+        Value::Array(items) => items.len() as u64,
+        Value::Object(members) => members.len() as u64,
+        _ => 0,
     }
 }
 
-fn check_number(schema: &Map<String, Value>, x: f64, path: &str, out: &mut Vec<Violation>) {
-    if let Some((lo, exclusive)) = lower_bound(schema) {
-        if exclusive && x <= lo {
-            push(out, path, format!("must be greater than {}", fmt_num(lo)));
-        } else if !exclusive && x < lo {
-            push(out, path, format!("must be at least {}", fmt_num(lo)));
-        }
-    }
-    if let Some((hi, exclusive)) = upper_bound(schema) {
-        if exclusive && x >= hi {
-            push(out, path, format!("must be less than {}", fmt_num(hi)));
-        } else if !exclusive && x > hi {
-            push(out, path, format!("must be at most {}", fmt_num(hi)));
-        }
-    }
+/// "has 1 level; at least 2 levels are needed".
+fn too_few(n: u64, limit: u64, noun: &str) -> String {
+    let verb = if limit == 1 { "is" } else { "are" };
+    format!(
+        "has {}; at least {} {verb} needed",
+        plural(n, noun),
+        plural(limit, noun)
+    )
 }
 
-fn check_string(schema: &Map<String, Value>, s: &str, path: &str, out: &mut Vec<Violation>) {
-    let len = s.chars().count() as u64;
-    if let Some(min) = count(schema, "minLength")
-        && len < min
-    {
-        push(
-            out,
-            path,
-            format!(
-                "must be at least {} long, not {len}",
-                plural(min, "character", "characters")
-            ),
-        );
-    }
-    if let Some(max) = count(schema, "maxLength")
-        && len > max
-    {
-        push(
-            out,
-            path,
-            format!(
-                "must be at most {} long, not {len}",
-                plural(max, "character", "characters")
-            ),
-        );
-    }
+/// "has 6 levels; at most 5 levels are allowed".
+fn too_many(n: u64, limit: u64, noun: &str) -> String {
+    let verb = if limit == 1 { "is" } else { "are" };
+    format!(
+        "has {}; at most {} {verb} allowed",
+        plural(n, noun),
+        plural(limit, noun)
+    )
 }
 
-fn check_array(schema: &Map<String, Value>, items: &[Value], path: &str, out: &mut Vec<Violation>) {
-    let len = items.len() as u64;
-    if let Some(min) = count(schema, "minItems")
-        && len < min
-    {
-        push(
-            out,
-            path,
-            format!(
-                "must have at least {}, not {len}",
-                plural(min, "item", "items")
-            ),
-        );
-    }
-    if let Some(max) = count(schema, "maxItems")
-        && len > max
-    {
-        push(
-            out,
-            path,
-            format!(
-                "must have at most {}, not {len}",
-                plural(max, "item", "items")
-            ),
-        );
-    }
-    if let Some(item_schema) = schema.get("items")
-        && (item_schema.is_object() || item_schema.is_boolean())
-    {
-        for (i, item) in items.iter().enumerate() {
-            check(item_schema, item, &index_path(path, i), out);
-        }
-    }
-}
-
-fn check_object(
-    schema: &Map<String, Value>,
-    members: &Map<String, Value>,
-    path: &str,
-    out: &mut Vec<Violation>,
-) {
-    let properties = schema.get("properties").and_then(Value::as_object);
-
-    if let Some(Value::Array(required)) = schema.get("required") {
-        for name in required.iter().filter_map(Value::as_str) {
-            if !members.contains_key(name) {
-                push(out, &child_path(path, name), "is required");
-            }
-        }
-    }
-
-    if let Some(properties) = properties {
-        for (name, sub) in properties {
-            if let Some(member) = members.get(name) {
-                check(sub, member, &child_path(path, name), out);
-            }
-        }
-    }
-
-    match schema.get("additionalProperties") {
-        Some(Value::Bool(false)) => {
-            for name in members.keys() {
-                if !properties.is_some_and(|p| p.contains_key(name)) {
-                    push(out, &child_path(path, name), "is not an allowed field");
-                }
-            }
-        }
-        Some(extra @ Value::Object(_)) => {
-            for (name, member) in members {
-                if !properties.is_some_and(|p| p.contains_key(name)) {
-                    check(extra, member, &child_path(path, name), out);
-                }
-            }
-        }
-        _ => {}
-    }
+/// What a value of `format` is, after "must be".
+fn format_words(format: &str) -> String {
+    let what = match format {
+        "email" | "idn-email" => "email address",
+        "date-time" => "date and time (RFC 3339, e.g. 2025-05-01T12:00:00Z)",
+        "date" => "date (YYYY-MM-DD)",
+        "time" => "time (RFC 3339, e.g. 12:00:00Z)",
+        "duration" => "ISO 8601 duration (e.g. P1DT2H)",
+        "uuid" => "UUID",
+        "uri" | "iri" => "absolute URI",
+        "uri-reference" | "iri-reference" => "URI reference",
+        "uri-template" => "URI template",
+        "hostname" | "idn-hostname" => "hostname",
+        "ipv4" => "IPv4 address",
+        "ipv6" => "IPv6 address",
+        "json-pointer" => "JSON pointer",
+        "relative-json-pointer" => "relative JSON pointer",
+        "regex" => "regular expression",
+        other => return format!("in the \"{other}\" format"),
+    };
+    format!("a valid {what}")
 }
 
 // ---------------------------------------------------------------------------
@@ -455,49 +645,291 @@ fn derive(seed: u64, label: &str) -> u64 {
     mix(seed ^ h)
 }
 
-fn valid(schema: &Value, value: &Value) -> bool {
-    let mut out = Vec::new();
-    check(schema, value, "", &mut out);
-    out.is_empty()
+fn word(seed: u64) -> &'static str {
+    WORDS[(mix(seed) % WORDS.len() as u64) as usize]
 }
 
-fn gen_value(schema: &Value, seed: u64, depth: usize) -> Value {
-    let map = match schema {
-        Value::Object(map) => map,
-        // `true`, `false` or not a schema: nothing better to offer.
-        _ => return Value::Null,
-    };
+/// The type names listed in `type`, if any.
+fn type_list_of(schema: &Map<String, Value>) -> Option<Vec<&str>> {
+    match schema.get("type")? {
+        Value::String(s) => Some(vec![s.as_str()]),
+        Value::Array(items) => Some(items.iter().filter_map(Value::as_str).collect()),
+        _ => None,
+    }
+}
 
-    if let Some(c) = map.get("const") {
-        return c.clone();
+fn num(schema: &Map<String, Value>, key: &str) -> Option<f64> {
+    schema
+        .get(key)
+        .and_then(Value::as_f64)
+        .filter(|f| f.is_finite())
+}
+
+fn count(schema: &Map<String, Value>, key: &str) -> Option<u64> {
+    let v = schema.get(key)?;
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|f| *f >= 0.0 && f.is_finite())
+            .map(|f| f as u64)
+    })
+}
+
+/// Lower bound of a numeric schema as `(bound, exclusive)`, the tighter one
+/// when both an inclusive and an exclusive bound are given. The draft-4
+/// boolean `exclusiveMinimum` is understood.
+fn lower_bound(schema: &Map<String, Value>) -> Option<(f64, bool)> {
+    let draft4_exclusive = schema.get("exclusiveMinimum") == Some(&Value::Bool(true));
+    let inclusive = num(schema, "minimum").map(|m| (m, draft4_exclusive));
+    let exclusive = num(schema, "exclusiveMinimum").map(|m| (m, true));
+    match (inclusive, exclusive) {
+        (Some(a), Some(b)) => Some(if b.0 >= a.0 { b } else { a }),
+        (a, b) => a.or(b),
     }
-    if let Some(d) = map.get("default")
-        && valid(schema, d)
-    {
-        return d.clone();
+}
+
+fn upper_bound(schema: &Map<String, Value>) -> Option<(f64, bool)> {
+    let draft4_exclusive = schema.get("exclusiveMaximum") == Some(&Value::Bool(true));
+    let inclusive = num(schema, "maximum").map(|m| (m, draft4_exclusive));
+    let exclusive = num(schema, "exclusiveMaximum").map(|m| (m, true));
+    match (inclusive, exclusive) {
+        (Some(a), Some(b)) => Some(if b.0 <= a.0 { b } else { a }),
+        (a, b) => a.or(b),
     }
-    if let Some(Value::Array(allowed)) = map.get("enum")
-        && !allowed.is_empty()
-    {
-        let start = (mix(seed) % allowed.len() as u64) as usize;
-        // Prefer a member that also satisfies the other keywords.
-        for k in 0..allowed.len() {
-            let candidate = &allowed[(start + k) % allowed.len()];
-            if valid(schema, candidate) {
-                return candidate.clone();
+}
+
+/// `sub`'s keywords added to `base`: `properties` and `required` are
+/// united, any other keyword `base` already has is kept.
+fn merge_into(base: &mut Map<String, Value>, sub: &Value) {
+    let Some(sub) = sub.as_object() else { return };
+    for (key, value) in sub {
+        match (key.as_str(), base.get_mut(key), value) {
+            ("properties", Some(Value::Object(mine)), Value::Object(theirs)) => {
+                for (name, schema) in theirs {
+                    mine.entry(name.clone()).or_insert_with(|| schema.clone());
+                }
+            }
+            ("required", Some(Value::Array(mine)), Value::Array(theirs)) => {
+                for name in theirs {
+                    if !mine.contains(name) {
+                        mine.push(name.clone());
+                    }
+                }
+            }
+            (_, Some(_), _) => {}
+            (_, None, _) => {
+                base.insert(key.clone(), value.clone());
             }
         }
-        return allowed[start].clone();
+    }
+}
+
+struct Generator<'a> {
+    /// The whole schema, `$ref`s inlined where not circular.
+    root: &'a Value,
+    /// The root's `$schema`, given to sub-schemas checked on their own.
+    dialect: Option<&'a Value>,
+}
+
+impl Generator<'_> {
+    /// Whether `value` satisfies the sub-schema `schema` (false when the
+    /// sub-schema cannot be compiled on its own).
+    fn valid(&self, schema: &Value, value: &Value) -> bool {
+        let compiled = match (schema, self.dialect) {
+            (Value::Object(map), Some(dialect)) if !map.contains_key("$schema") => {
+                let mut map = map.clone();
+                map.insert("$schema".into(), dialect.clone());
+                compile(&Value::Object(map))
+            }
+            _ => compile(schema),
+        };
+        compiled.is_ok_and(|c| c.is_valid(value))
     }
 
-    match pick_type(map) {
-        "null" => Value::Null,
-        "boolean" => Value::Bool(mix(seed) & 1 == 1),
-        "integer" => gen_integer(map, seed),
-        "number" => gen_number(map, seed),
-        "array" => gen_array(map, seed, depth),
-        "object" => gen_object(map, seed, depth),
-        _ => Value::String(gen_string(map, seed)),
+    fn value(&self, schema: &Value, seed: u64, depth: usize) -> Value {
+        let map = match schema {
+            Value::Object(map) => map,
+            // `true`, `false` or not a schema: nothing better to offer.
+            _ => return Value::Null,
+        };
+
+        // A `$ref` still here is circular: follow it, a level deeper.
+        if let Some(target) = map
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+            .and_then(|pointer| self.root.pointer(pointer))
+            && depth < 2 * MAX_DEPTH
+        {
+            let mut merged = map.clone();
+            merged.remove("$ref");
+            merge_into(&mut merged, target);
+            return self.value(&Value::Object(merged), seed, depth + 1);
+        }
+        if let Some(Value::Array(parts)) = map.get("allOf") {
+            let mut merged = map.clone();
+            merged.remove("allOf");
+            for part in parts {
+                merge_into(&mut merged, part);
+            }
+            return self.value(&Value::Object(merged), seed, depth);
+        }
+        for key in ["oneOf", "anyOf"] {
+            if let Some(Value::Array(branches)) = map.get(key)
+                && !branches.is_empty()
+            {
+                let mut rest = map.clone();
+                rest.remove(key);
+                let start = (mix(seed) % branches.len() as u64) as usize;
+                let mut first = None;
+                for k in 0..branches.len() {
+                    let mut merged = rest.clone();
+                    merge_into(&mut merged, &branches[(start + k) % branches.len()]);
+                    let candidate = self.value(&Value::Object(merged), seed, depth);
+                    if self.valid(schema, &candidate) {
+                        return candidate;
+                    }
+                    first.get_or_insert(candidate);
+                }
+                return first.unwrap_or(Value::Null);
+            }
+        }
+
+        if let Some(c) = map.get("const") {
+            return c.clone();
+        }
+        if let Some(d) = map.get("default")
+            && self.valid(schema, d)
+        {
+            return d.clone();
+        }
+        if let Some(Value::Array(allowed)) = map.get("enum")
+            && !allowed.is_empty()
+        {
+            let start = (mix(seed) % allowed.len() as u64) as usize;
+            // Prefer a member that also satisfies the other keywords.
+            for k in 0..allowed.len() {
+                let candidate = &allowed[(start + k) % allowed.len()];
+                if self.valid(schema, candidate) {
+                    return candidate.clone();
+                }
+            }
+            return allowed[start].clone();
+        }
+
+        match pick_type(map) {
+            "null" => Value::Null,
+            "boolean" => Value::Bool(mix(seed) & 1 == 1),
+            "integer" => gen_integer(map, seed),
+            "number" => self.number(map, seed),
+            "array" => self.array(map, seed, depth),
+            "object" => self.object(map, seed, depth),
+            _ => Value::String(
+                map.get("format")
+                    .and_then(Value::as_str)
+                    .and_then(|f| gen_format(f, seed))
+                    .unwrap_or_else(|| gen_string(map, seed)),
+            ),
+        }
+    }
+
+    fn number(&self, map: &Map<String, Value>, seed: u64) -> Value {
+        let lower = lower_bound(map);
+        let upper = upper_bound(map);
+        let (lo, hi) = match (lower, upper) {
+            (Some((lo, _)), Some((hi, _))) => (lo, hi),
+            (Some((lo, _)), None) => (lo, lo + 100.0),
+            (None, Some((hi, _))) => (hi - 100.0, hi),
+            (None, None) => (0.0, 100.0),
+        };
+        // A fraction strictly inside (0, 1), so exclusive bounds hold too.
+        let frac = ((mix(seed) % 999) + 1) as f64 / 1000.0;
+        let raw = lo + (hi - lo) * frac;
+        let step = num(map, "multipleOf").filter(|m| *m > 0.0);
+        let schema = Value::Object(map.clone());
+        let mut candidates = vec![(raw * 100.0).round() / 100.0, raw];
+        if let Some(m) = step {
+            let k = (raw / m).round();
+            candidates.splice(0..0, [k * m, (k + 1.0) * m, (k - 1.0) * m]);
+        }
+        for candidate in candidates {
+            if let Some(n) = serde_json::Number::from_f64(candidate) {
+                let v = Value::Number(n);
+                if self.valid(&schema, &v) {
+                    return v;
+                }
+            }
+        }
+        serde_json::Number::from_f64(lo).map_or(Value::Null, Value::Number)
+    }
+
+    fn array(&self, map: &Map<String, Value>, seed: u64, depth: usize) -> Value {
+        let min = count(map, "minItems").unwrap_or(0).min(1_000);
+        let max = count(map, "maxItems").unwrap_or(u64::MAX);
+        let most = max.min(min + 2).max(min);
+        let len = if depth >= MAX_DEPTH {
+            min
+        } else {
+            min + mix(seed) % (most - min + 1)
+        };
+        let default_items = Value::Object(Map::from_iter([(
+            "type".to_string(),
+            Value::String("string".to_string()),
+        )]));
+        let item_schema = match map.get("items") {
+            Some(s @ Value::Object(_)) => s,
+            _ => &default_items,
+        };
+        Value::Array(
+            (0..len)
+                .map(|i| self.value(item_schema, derive(seed, &format!("[{i}]")), depth + 1))
+                .collect(),
+        )
+    }
+
+    fn object(&self, map: &Map<String, Value>, seed: u64, depth: usize) -> Value {
+        let mut out = Map::new();
+        let required: Vec<&str> = match map.get("required") {
+            Some(Value::Array(r)) => r.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        if let Some(properties) = map.get("properties").and_then(Value::as_object) {
+            for (name, sub) in properties {
+                if depth >= MAX_DEPTH && !required.contains(&name.as_str()) {
+                    continue;
+                }
+                out.insert(name.clone(), self.value(sub, derive(seed, name), depth + 1));
+            }
+        }
+        // Members without a schema of their own: the required ones, then
+        // enough others for `minProperties`.
+        let string_schema = Value::Object(Map::from_iter([(
+            "type".to_string(),
+            Value::String("string".to_string()),
+        )]));
+        let others = match map.get("additionalProperties") {
+            Some(s @ Value::Object(_)) => s,
+            _ => &string_schema,
+        };
+        for name in required {
+            if !out.contains_key(name) {
+                out.insert(
+                    name.to_string(),
+                    self.value(others, derive(seed, name), depth + 1),
+                );
+            }
+        }
+        let wanted = count(map, "minProperties").unwrap_or(0).min(100) as usize;
+        let closed = map.get("additionalProperties") == Some(&Value::Bool(false));
+        let mut i = 0u64;
+        while out.len() < wanted && !closed && i < 1_000 {
+            let name = format!("{}_{}", word(derive(seed, &format!("key{i}"))), i + 1);
+            if !out.contains_key(&name) {
+                let member = self.value(others, derive(seed, &name), depth + 1);
+                out.insert(name, member);
+            }
+            i += 1;
+        }
+        Value::Object(out)
     }
 }
 
@@ -507,18 +939,31 @@ fn pick_type(map: &Map<String, Value>) -> &str {
     const KNOWN: &[&str] = &[
         "null", "boolean", "object", "array", "number", "string", "integer",
     ];
-    if let Some(types) = type_list(map) {
+    if let Some(types) = type_list_of(map) {
         let known: Vec<&str> = types.into_iter().filter(|t| KNOWN.contains(t)).collect();
         if let Some(t) = known.iter().find(|t| **t != "null").or(known.first()) {
             return t;
         }
     }
     let has = |keys: &[&str]| keys.iter().any(|k| map.contains_key(*k));
-    if has(&["properties", "required", "additionalProperties"]) {
+    if has(&[
+        "properties",
+        "required",
+        "additionalProperties",
+        "minProperties",
+        "maxProperties",
+        "patternProperties",
+    ]) {
         "object"
-    } else if has(&["items", "minItems", "maxItems"]) {
+    } else if has(&["items", "minItems", "maxItems", "prefixItems", "contains"]) {
         "array"
-    } else if has(&["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"]) {
+    } else if has(&[
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+    ]) {
         "number"
     } else {
         "string"
@@ -550,35 +995,59 @@ fn gen_integer(map: &Map<String, Value>, seed: u64) -> Value {
     let limit = i64::MAX as f64 / 4.0;
     let lo = lo.clamp(-limit, limit) as i64;
     let hi = hi.clamp(-limit, limit) as i64;
-    if hi <= lo {
+    // Only multiples of `multipleOf`, when it is a whole number.
+    let step = num(map, "multipleOf")
+        .filter(|m| *m >= 1.0 && m.fract() == 0.0 && *m < limit)
+        .map_or(1, |m| m as i64);
+    let mut first = lo.div_euclid(step) * step;
+    if first < lo {
+        first += step;
+    }
+    let last = hi.div_euclid(step) * step;
+    if last < first {
+        // Nothing fits: best effort.
         return Value::from(lo);
     }
-    let span = (hi - lo) as u64 + 1;
-    Value::from(lo + (mix(seed) % span) as i64)
+    let span = ((last - first) / step) as u64 + 1;
+    Value::from(first + (mix(seed) % span) as i64 * step)
 }
 
-fn gen_number(map: &Map<String, Value>, seed: u64) -> Value {
-    let lower = lower_bound(map);
-    let upper = upper_bound(map);
-    let (lo, hi) = match (lower, upper) {
-        (Some((lo, _)), Some((hi, _))) => (lo, hi),
-        (Some((lo, _)), None) => (lo, lo + 100.0),
-        (None, Some((hi, _))) => (hi - 100.0, hi),
-        (None, None) => (0.0, 100.0),
-    };
-    // A fraction strictly inside (0, 1), so exclusive bounds hold too.
-    let frac = ((mix(seed) % 999) + 1) as f64 / 1000.0;
-    let raw = lo + (hi - lo) * frac;
-    let schema = Value::Object(map.clone());
-    for candidate in [(raw * 100.0).round() / 100.0, raw] {
-        if let Some(n) = serde_json::Number::from_f64(candidate) {
-            let v = Value::Number(n);
-            if valid(&schema, &v) {
-                return v;
-            }
+/// A string of the shape `format` asks for, if it is one this knows.
+fn gen_format(format: &str, seed: u64) -> Option<String> {
+    let n = mix(seed);
+    let w = word(seed);
+    Some(match format {
+        "email" | "idn-email" => format!("{w}@example.com"),
+        "date-time" => format!(
+            "2025-{:02}-{:02}T{:02}:{:02}:00Z",
+            n % 12 + 1,
+            (n >> 8) % 28 + 1,
+            (n >> 16) % 24,
+            (n >> 24) % 60
+        ),
+        "date" => format!("2025-{:02}-{:02}", n % 12 + 1, (n >> 8) % 28 + 1),
+        "time" => format!("{:02}:{:02}:00Z", (n >> 16) % 24, (n >> 24) % 60),
+        "duration" => format!("PT{}M", n % 120 + 1),
+        "uuid" => {
+            let hex = format!("{:016x}{:016x}", n, mix(n));
+            format!(
+                "{}-{}-4{}-8{}-{}",
+                &hex[0..8],
+                &hex[8..12],
+                &hex[13..16],
+                &hex[17..20],
+                &hex[20..32]
+            )
         }
-    }
-    serde_json::Number::from_f64(lo).map_or(Value::Null, Value::Number)
+        "uri" | "iri" | "uri-template" => format!("https://example.com/{w}"),
+        "uri-reference" | "iri-reference" | "json-pointer" => format!("/{w}"),
+        "relative-json-pointer" => "0".to_string(),
+        "hostname" | "idn-hostname" => format!("{w}.example.com"),
+        "ipv4" => format!("192.0.2.{}", n % 254 + 1),
+        "ipv6" => format!("2001:db8::{:x}", n % 0xffff + 1),
+        "regex" => format!("^{w}$"),
+        _ => return None,
+    })
 }
 
 fn gen_string(map: &Map<String, Value>, seed: u64) -> String {
@@ -629,64 +1098,6 @@ fn gen_string(map: &Map<String, Value>, seed: u64) -> String {
     text
 }
 
-fn gen_array(map: &Map<String, Value>, seed: u64, depth: usize) -> Value {
-    let min = count(map, "minItems").unwrap_or(0).min(1_000);
-    let max = count(map, "maxItems").unwrap_or(u64::MAX);
-    let most = max.min(min + 2).max(min);
-    let len = if depth >= MAX_DEPTH {
-        min
-    } else {
-        min + mix(seed) % (most - min + 1)
-    };
-    let default_items = Value::Object(Map::from_iter([(
-        "type".to_string(),
-        Value::String("string".to_string()),
-    )]));
-    let item_schema = match map.get("items") {
-        Some(s @ Value::Object(_)) => s,
-        _ => &default_items,
-    };
-    Value::Array(
-        (0..len)
-            .map(|i| gen_value(item_schema, derive(seed, &format!("[{i}]")), depth + 1))
-            .collect(),
-    )
-}
-
-fn gen_object(map: &Map<String, Value>, seed: u64, depth: usize) -> Value {
-    let mut out = Map::new();
-    let required: Vec<&str> = match map.get("required") {
-        Some(Value::Array(r)) => r.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    };
-    if let Some(properties) = map.get("properties").and_then(Value::as_object) {
-        for (name, sub) in properties {
-            if depth >= MAX_DEPTH && !required.contains(&name.as_str()) {
-                continue;
-            }
-            out.insert(name.clone(), gen_value(sub, derive(seed, name), depth + 1));
-        }
-    }
-    // Required members without a schema of their own.
-    let string_schema = Value::Object(Map::from_iter([(
-        "type".to_string(),
-        Value::String("string".to_string()),
-    )]));
-    for name in required {
-        if !out.contains_key(name) {
-            let sub = match map.get("additionalProperties") {
-                Some(s @ Value::Object(_)) => s,
-                _ => &string_schema,
-            };
-            out.insert(
-                name.to_string(),
-                gen_value(sub, derive(seed, name), depth + 1),
-            );
-        }
-    }
-    Value::Object(out)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -705,6 +1116,13 @@ mod tests {
             .into_iter()
             .map(|v| v.message)
             .collect()
+    }
+
+    fn one(path: &str, message: &str) -> Vec<Violation> {
+        vec![Violation {
+            path: path.into(),
+            message: message.into(),
+        }]
     }
 
     #[test]
@@ -746,6 +1164,22 @@ mod tests {
         assert_eq!(
             messages(&s, &json!(3.5)),
             vec!["must be an integer, not a number"]
+        );
+    }
+
+    #[test]
+    fn a_type_mismatch_hides_the_other_complaints_about_that_value() {
+        let s = json!({"type": "string", "enum": ["a", "b"], "minLength": 3});
+        assert_eq!(
+            messages(&s, &json!(3)),
+            vec!["must be a string, not an integer"]
+        );
+        assert_eq!(
+            messages(&s, &json!("c")),
+            vec![
+                "must be at least 3 characters long, not 1",
+                r#"must be one of "a", "b""#
+            ]
         );
     }
 
@@ -809,18 +1243,64 @@ mod tests {
     }
 
     #[test]
+    fn pointers_become_dotted_paths_with_indices_only_in_arrays() {
+        let s = json!({
+            "type": "object",
+            "properties": {"factors": {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": {"type": "number"}}
+            }}
+        });
+        let v = json!({"factors": {"temperature": [0.1, "hot"], "7": ["x"], "a/b~c": [true]}});
+        assert_eq!(
+            paths(&s, &v),
+            vec!["factors.7[0]", "factors.a/b~c[0]", "factors.temperature[1]"]
+        );
+        // Indices sort as numbers.
+        let many = json!({"type": "array", "items": {"type": "string"}});
+        let mut bad = vec![json!("ok"); 12];
+        bad[2] = json!(2);
+        bad[10] = json!(10);
+        assert_eq!(paths(&many, &Value::Array(bad)), vec!["[2]", "[10]"]);
+    }
+
+    #[test]
     fn min_and_max_items() {
         let s = json!({"type": "array", "minItems": 1, "maxItems": 2});
         assert_eq!(
             messages(&s, &json!([])),
-            vec!["must have at least 1 item, not 0"]
+            vec!["has 0 items; at least 1 item is needed"]
         );
         assert!(validate(&s, &json!([1])).is_empty());
         assert!(validate(&s, &json!([1, 2])).is_empty());
         assert_eq!(
             messages(&s, &json!([1, 2, 3])),
-            vec!["must have at most 2 items, not 3"]
+            vec!["has 3 items; at most 2 items are allowed"]
         );
+    }
+
+    #[test]
+    fn count_noun_names_what_is_counted() {
+        let s = json!({
+            "type": "object",
+            "minProperties": 1,
+            "x-count-noun": "factor",
+            "additionalProperties": {"$ref": "#/$defs/levels"},
+            "$defs": {"levels": {"type": "array", "minItems": 2, "maxItems": 5, "x-count-noun": "level"}}
+        });
+        assert_eq!(
+            validate(&s, &json!({})),
+            one("", "has 0 factors; at least 1 factor is needed")
+        );
+        assert_eq!(
+            validate(&s, &json!({"temperature": [1]})),
+            one("temperature", "has 1 level; at least 2 levels are needed")
+        );
+        assert_eq!(
+            validate(&s, &json!({"t": [1, 2, 3, 4, 5, 6]})),
+            one("t", "has 6 levels; at most 5 levels are allowed")
+        );
+        assert!(check_schema(&s).is_ok());
     }
 
     #[test]
@@ -829,18 +1309,33 @@ mod tests {
             json!({"type": "object", "properties": {"a": {}}, "additionalProperties": false});
         assert!(validate(&closed, &json!({"a": 1})).is_empty());
         let v = validate(&closed, &json!({"a": 1, "b": 2}));
+        assert_eq!(v, one("b", "is not an allowed field"));
+        let nested = json!({"type": "object", "properties": {"input": closed}});
         assert_eq!(
-            v,
-            vec![Violation {
-                path: "b".into(),
-                message: "is not an allowed field".into()
-            }]
+            validate(&nested, &json!({"input": {"foo": 1, "bar": 2}})),
+            vec![
+                Violation {
+                    path: "input.bar".into(),
+                    message: "is not an allowed field".into()
+                },
+                Violation {
+                    path: "input.foo".into(),
+                    message: "is not an allowed field".into()
+                },
+            ]
         );
         let typed = json!({"type": "object", "properties": {"a": {}}, "additionalProperties": {"type": "number"}});
         assert!(validate(&typed, &json!({"a": "x", "b": 2})).is_empty());
         assert_eq!(paths(&typed, &json!({"a": "x", "b": "y"})), vec!["b"]);
         // Absent or true: anything goes.
         assert!(validate(&json!({"type": "object"}), &json!({"z": 1})).is_empty());
+        // unevaluatedProperties names the member too.
+        let unevaluated =
+            json!({"allOf": [{"properties": {"a": {}}}], "unevaluatedProperties": false});
+        assert_eq!(
+            validate(&unevaluated, &json!({"a": 1, "z": 2})),
+            one("z", "is not an allowed field")
+        );
     }
 
     #[test]
@@ -874,12 +1369,28 @@ mod tests {
         assert!(validate(&e, &json!(0.1)).is_empty());
         assert_eq!(messages(&e, &json!(0)), vec!["must be greater than 0"]);
         assert_eq!(messages(&e, &json!(1.5)), vec!["must be less than 1.5"]);
-        // Draft-4 boolean form.
-        let d4 =
-            json!({"minimum": 1, "exclusiveMinimum": true, "maximum": 5, "exclusiveMaximum": true});
+        assert_eq!(
+            messages(&json!({"multipleOf": 5}), &json!(12)),
+            vec!["must be a multiple of 5"]
+        );
+    }
+
+    #[test]
+    fn a_schema_may_name_an_older_draft() {
+        // Draft 4: boolean exclusive bounds, and `integer` refuses 3.0.
+        let d4 = json!({
+            "$schema": "http://json-schema.org/draft-04/schema#",
+            "minimum": 1, "exclusiveMinimum": true, "maximum": 5, "exclusiveMaximum": true
+        });
         assert_eq!(validate(&d4, &json!(1)).len(), 1);
         assert_eq!(validate(&d4, &json!(5)).len(), 1);
         assert!(validate(&d4, &json!(3)).is_empty());
+        // The same keywords are invalid in 2020-12, the default.
+        let mut d2020 = d4.clone();
+        d2020.as_object_mut().unwrap().remove("$schema");
+        assert!(check_schema(&d2020).is_err());
+        let d7 = json!({"$schema": "http://json-schema.org/draft-07/schema#", "type": "integer"});
+        assert!(validate(&d7, &json!(3.0)).is_empty());
     }
 
     #[test]
@@ -897,14 +1408,211 @@ mod tests {
     }
 
     #[test]
-    fn ignored_keywords_and_boolean_schemas() {
-        let s = json!({"type": "string", "default": 5, "description": "d", "title": "t", "pattern": "^x$", "format": "email"});
+    fn ref_and_defs() {
+        let s = json!({
+            "$defs": {
+                "score": {"type": "integer", "minimum": 0, "maximum": 10},
+                "item": {"type": "object", "required": ["score"], "properties": {"score": {"$ref": "#/$defs/score"}}}
+            },
+            "type": "array",
+            "items": {"$ref": "#/$defs/item"}
+        });
+        assert!(validate(&s, &json!([{"score": 3}])).is_empty());
+        assert_eq!(
+            validate(&s, &json!([{"score": 3}, {"score": 11}, {}])),
+            vec![
+                Violation {
+                    path: "[1].score".into(),
+                    message: "must be at most 10".into()
+                },
+                Violation {
+                    path: "[2].score".into(),
+                    message: "is required".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn pattern_and_formats_are_asserted() {
+        let s = json!({"type": "string", "pattern": "^[a-z]+-[0-9]+$"});
+        assert!(validate(&s, &json!("scene-12")).is_empty());
+        assert_eq!(
+            messages(&s, &json!("Scene 12")),
+            vec!["must match the pattern ^[a-z]+-[0-9]+$"]
+        );
+        let email = json!({"type": "string", "format": "email"});
+        assert!(validate(&email, &json!("ana@example.com")).is_empty());
+        assert_eq!(
+            messages(&email, &json!("not an address")),
+            vec!["must be a valid email address"]
+        );
+        let stamps = json!({"properties": {
+            "at": {"format": "date-time"}, "id": {"format": "uuid"}, "on": {"format": "date"}
+        }});
+        assert!(
+            validate(
+                &stamps,
+                &json!({"at": "2025-05-01T12:00:00Z", "id": "0190b2a4-7c1e-7d3a-9f00-1234567890ab", "on": "2025-05-01"})
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            paths(
+                &stamps,
+                &json!({"at": "2025-05-01", "id": "42", "on": "May 1st"})
+            ),
+            vec!["at", "id", "on"]
+        );
+        assert_eq!(
+            messages(&stamps, &json!({"id": "42"})),
+            vec!["must be a valid UUID"]
+        );
+        // A format the specification does not define is ignored; a format
+        // only constrains strings.
+        assert!(validate(&json!({"format": "markdown"}), &json!("# hi")).is_empty());
+        assert!(validate(&email, &json!(null)).len() == 1);
+        assert!(validate(&json!({"format": "email"}), &json!(3)).is_empty());
+    }
+
+    #[test]
+    fn one_of_any_of_all_of_not() {
+        let s = json!({"oneOf": [{"type": "string"}, {"type": "integer", "minimum": 0}]});
+        assert!(validate(&s, &json!("x")).is_empty());
+        assert!(validate(&s, &json!(4)).is_empty());
+        assert_eq!(
+            messages(&s, &json!(-1)),
+            vec![
+                "must match exactly one of 2 alternatives (oneOf), but must be a string, not an integer; or must be at least 0"
+            ]
+        );
+        let both = json!({"oneOf": [{"type": "number"}, {"type": "integer"}]});
+        assert_eq!(
+            messages(&both, &json!(1)),
+            vec!["must match exactly one alternative (oneOf), but matches more than one"]
+        );
+        let any = json!({"properties": {"contact": {"anyOf": [
+            {"type": "string", "format": "email"},
+            {"type": "object", "required": ["phone"]}
+        ]}}});
+        assert!(validate(&any, &json!({"contact": {"phone": "1"}})).is_empty());
+        assert_eq!(
+            validate(&any, &json!({"contact": {}})),
+            one(
+                "contact",
+                "must match at least one of 2 alternatives (anyOf), but must be a string, not an object; or phone is required"
+            )
+        );
+        let all = json!({"allOf": [{"required": ["a"]}, {"required": ["b"]}]});
+        assert_eq!(paths(&all, &json!({})), vec!["a", "b"]);
+        assert_eq!(
+            messages(&json!({"not": {"type": "string"}}), &json!("s")),
+            vec![r#"must not match {"type":"string"}"#]
+        );
+    }
+
+    #[test]
+    fn min_properties_and_if_then_else() {
+        let s = json!({"type": "object", "minProperties": 1, "maxProperties": 2});
+        assert_eq!(
+            validate(&s, &json!({})),
+            one("", "has 0 fields; at least 1 field is needed")
+        );
+        assert_eq!(
+            messages(&s, &json!({"a": 1, "b": 2, "c": 3})),
+            vec!["has 3 fields; at most 2 fields are allowed"]
+        );
+        let cond = json!({
+            "if": {"properties": {"kind": {"const": "email"}}, "required": ["kind"]},
+            "then": {"required": ["address"]},
+            "else": {"required": ["url"]}
+        });
+        assert_eq!(paths(&cond, &json!({"kind": "email"})), vec!["address"]);
+        assert_eq!(paths(&cond, &json!({"kind": "hook"})), vec!["url"]);
+    }
+
+    #[test]
+    fn boolean_schemas_and_annotations() {
+        let s = json!({"type": "string", "default": 5, "description": "d", "title": "t", "x-anything": 1});
         assert!(validate(&s, &json!("anything")).is_empty());
         assert!(validate(&json!(true), &json!(1)).is_empty());
         assert!(validate(&json!({}), &json!([1, {"a": null}])).is_empty());
         assert_eq!(
             messages(&json!(false), &json!(1)),
             vec!["is not allowed here"]
+        );
+        assert_eq!(
+            validate(&json!({"properties": {"a": false}}), &json!({"a": 1})),
+            one("a", "is not allowed here")
+        );
+    }
+
+    #[test]
+    fn an_invalid_schema_is_one_violation_at_the_root() {
+        for (schema, says) in [
+            (json!({"type": "strin"}), "/type"),
+            (json!({"minItems": -1}), "/minItems: must be at least 0"),
+            (json!({"$ref": "#/$defs/missing"}), "/$defs/missing"),
+            (json!({"$ref": "https://example.com/s.json"}), "example.com"),
+            (json!({"pattern": "(unclosed"}), "/pattern"),
+            (
+                json!({"$schema": "https://example.com/mine", "type": "string"}),
+                "example.com/mine",
+            ),
+            (json!(3), "must be"),
+        ] {
+            let v = validate(&schema, &json!("x"));
+            assert_eq!(v.len(), 1, "{schema}: {v:?}");
+            assert_eq!(v[0].path, "");
+            assert!(
+                v[0].message
+                    .starts_with("cannot be checked: the schema is invalid (")
+                    && v[0].message.contains(says),
+                "{schema}: {}",
+                v[0].message
+            );
+            let reason = check_schema(&schema).unwrap_err();
+            assert!(reason.contains(says), "{schema}: {reason}");
+            assert!(compile(&schema).is_err());
+        }
+    }
+
+    #[test]
+    fn check_schema_accepts_valid_schemas() {
+        for schema in schemas() {
+            assert_eq!(check_schema(&schema), Ok(()), "{schema}");
+        }
+        assert_eq!(check_schema(&json!(true)), Ok(()));
+        assert_eq!(check_schema(&json!({})), Ok(()));
+        let defs = json!({"$defs": {"a": {"type": "string"}}, "$ref": "#/$defs/a"});
+        assert_eq!(check_schema(&defs), Ok(()));
+    }
+
+    #[test]
+    fn compiled_validates_many_values() {
+        let compiled = compile(&json!({"type": "integer", "maximum": 3})).unwrap();
+        assert!(compiled.validate(&json!(2)).is_empty());
+        assert!(compiled.is_valid(&json!(3)));
+        assert_eq!(compiled.validate(&json!(4)), one("", "must be at most 3"));
+        assert_eq!(
+            compiled.validate(&json!(4))[0].to_string(),
+            "the value must be at most 3"
+        );
+    }
+
+    #[test]
+    fn property_names_and_unique_items() {
+        let s = json!({"propertyNames": {"pattern": "^[a-z]+$"}});
+        assert_eq!(
+            validate(&s, &json!({"Ab": 1})),
+            one(
+                "",
+                r#"has a field name "Ab" that must match the pattern ^[a-z]+$"#
+            )
+        );
+        assert_eq!(
+            messages(&json!({"uniqueItems": true}), &json!([1, 1])),
+            vec!["must not contain duplicate items"]
         );
     }
 
@@ -918,10 +1626,40 @@ mod tests {
         });
         let v = json!({"c": "x", "d": 1, "e": 0});
         let first = validate(&s, &v);
-        assert_eq!(first.len(), 5);
+        assert_eq!(paths(&s, &v), vec!["a", "b", "c", "d", "e"]);
         for _ in 0..5 {
             assert_eq!(validate(&s, &v), first);
         }
+    }
+
+    #[test]
+    fn built_in_input_schemas_are_valid_and_refuse_what_their_types_refuse() {
+        use crate::engine::Workflow;
+        use crate::workflows::run_experiment::RunExperiment;
+
+        let registry = crate::workflows::builtin();
+        for wf in registry.all() {
+            assert_eq!(check_schema(&wf.input_schema()), Ok(()), "{}", wf.name());
+        }
+        let schema = RunExperiment.input_schema();
+        let no_factors = json!({"factors": {}, "briefs": [{"prompt": "x"}]});
+        assert_eq!(
+            validate(&schema, &no_factors),
+            one("factors", "has 0 factors; at least 1 factor is needed")
+        );
+        let one_level = json!({"factors": {"temperature": [{"temperature": 0.3}]}, "briefs": [{"prompt": "x"}]});
+        let v = validate(&schema, &one_level);
+        assert_eq!(v[0].path, "factors.temperature");
+        assert!(v[0].message.contains("at least 2 levels"), "{v:?}");
+        let typo = json!({"factors": {"t": [{"temperature": 0.3}, {"temprature": 1}]}, "briefs": [{"prompt": "x"}]});
+        assert_eq!(
+            validate(&schema, &typo),
+            one("factors.t[1].temprature", "is not an allowed field")
+        );
+        let bad_base = json!({"factors": {"t": [{}, {"top_p": 0.5}]}, "briefs": [{"prompt": "x"}], "base_config": {"temperature": 9}});
+        assert_eq!(paths(&schema, &bad_base), vec!["base_config.temperature"]);
+        let good = json!({"factors": {"t": [{"temperature": 0.3}, {"temperature": 1.0}]}, "briefs": [{"prompt": "x"}]});
+        assert!(validate(&schema, &good).is_empty());
     }
 
     fn schemas() -> Vec<Value> {
@@ -935,8 +1673,10 @@ mod tests {
             json!({"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 2}),
             json!({"type": "integer", "minimum": 1.5, "maximum": 2.5}),
             json!({"type": "integer", "minimum": 1000}),
+            json!({"type": "integer", "minimum": -20, "maximum": 40, "multipleOf": 7}),
             json!({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 0.001}),
             json!({"type": "number", "maximum": -50}),
+            json!({"type": "number", "minimum": 0, "maximum": 1, "multipleOf": 0.25}),
             json!({"type": "boolean"}),
             json!({"type": "null"}),
             json!({"type": ["null", "integer"], "maximum": 0}),
@@ -970,20 +1710,72 @@ mod tests {
                 }
             }),
             json!({"properties": {"inferred": {"minimum": 2}}}),
+            json!({"type": "object", "required": ["who", "when", "id", "site"], "properties": {
+                "who": {"type": "string", "format": "email"},
+                "when": {"type": "string", "format": "date-time"},
+                "id": {"type": "string", "format": "uuid"},
+                "site": {"type": "string", "format": "uri"},
+                "day": {"format": "date"},
+                "host": {"format": "hostname"},
+                "ip": {"format": "ipv4"}
+            }}),
+            json!({
+                "$defs": {"score": {"type": "integer", "minimum": 1, "maximum": 5}},
+                "type": "object",
+                "required": ["scores"],
+                "properties": {"scores": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/score"}}}
+            }),
+            json!({"oneOf": [{"type": "string", "maxLength": 3}, {"type": "integer", "minimum": 100}]}),
+            json!({"anyOf": [{"type": "object", "required": ["a"]}, {"type": "array", "minItems": 1}]}),
+            json!({"allOf": [
+                {"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}},
+                {"required": ["b"], "properties": {"b": {"type": "string", "minLength": 2}}}
+            ]}),
+            json!({"type": "object", "minProperties": 2, "additionalProperties": {"type": "array", "minItems": 2, "items": {"type": "boolean"}}}),
+            json!({
+                "$defs": {"node": {"type": "object", "required": ["name"], "properties": {
+                    "name": {"type": "string"},
+                    "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}
+                }}},
+                "$ref": "#/$defs/node"
+            }),
+            json!({
+                "$schema": "http://json-schema.org/draft-04/schema#",
+                "type": "number", "minimum": 0, "exclusiveMinimum": true, "maximum": 1
+            }),
         ]
     }
 
     #[test]
     fn examples_validate_and_are_deterministic() {
         for schema in schemas() {
+            let compiled = compile(&schema).unwrap();
             for seed in 0..200u64 {
                 let ex = example(&schema, seed);
-                let violations = validate(&schema, &ex);
+                let violations = compiled.validate(&ex);
                 assert!(
                     violations.is_empty(),
                     "schema {schema} seed {seed}: {ex} -> {violations:?}"
                 );
                 assert_eq!(example(&schema, seed), ex);
+            }
+        }
+    }
+
+    #[test]
+    fn examples_of_built_in_input_schemas_validate() {
+        let registry = crate::workflows::builtin();
+        for wf in registry.all() {
+            let schema = wf.input_schema();
+            let compiled = compile(&schema).unwrap();
+            for seed in 0..20u64 {
+                let ex = example(&schema, seed);
+                assert!(
+                    compiled.is_valid(&ex),
+                    "{}: {ex} -> {:?}",
+                    wf.name(),
+                    compiled.validate(&ex)
+                );
             }
         }
     }
@@ -1017,6 +1809,11 @@ mod tests {
             .map(|seed| example(&colours, seed).as_str().unwrap().to_string())
             .collect();
         assert_eq!(picked.len(), 3);
+        let either = json!({"oneOf": [{"type": "string"}, {"type": "integer"}]});
+        let kinds: std::collections::BTreeSet<&str> = (0..20)
+            .map(|seed| type_name(&example(&either, seed)))
+            .collect();
+        assert_eq!(kinds.len(), 2, "both branches are used: {kinds:?}");
     }
 
     #[test]
@@ -1028,5 +1825,9 @@ mod tests {
         }
         let ex = example(&schema, 9);
         assert!(validate(&schema, &ex).is_empty());
+        // So does a schema that refers to itself.
+        let tree = json!({"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#"}}}});
+        let ex = example(&tree, 4);
+        assert!(validate(&tree, &ex).is_empty(), "{ex}");
     }
 }

@@ -1,5 +1,5 @@
 //! What every part of a running Baton shares: the database, the workflow
-//! registry, the signal hub, the model and the clock.
+//! registry and type catalog, the signal hub, the model and the clock.
 
 use std::sync::Arc;
 
@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::workflow_types::Catalog;
 use crate::domain::{Principal, Stamp};
 use crate::engine::registry::Registry;
 use crate::engine::signals::Hub;
@@ -15,7 +16,10 @@ use crate::llm::ChatModel;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// The code of the built-in types, for this process's workers.
     pub registry: Arc<Registry>,
+    /// Every type, built-in and declared: what may be started and how.
+    pub catalog: Arc<Catalog>,
     pub hub: Hub,
     pub config: Arc<Config>,
     pub llm: Arc<dyn ChatModel>,

@@ -30,7 +30,7 @@ use baton::config::{Config, EngineConfig};
 use baton::domain::Principal;
 use baton::domain::approvals::{self, Ballot, Decision};
 use baton::domain::workflows::{self, NewWorkflow, Submission};
-use baton::engine::{Outcome, Registry, RunContext, Workflow, WorkflowError};
+use baton::engine::{Outcome, RunContext, Workflow, WorkflowError};
 use baton::state::AppState;
 use entity::approval::{self, ApprovalStatus};
 use entity::workflow::{self, WorkflowStatus};
@@ -316,7 +316,7 @@ async fn run_on(backend: Backend, database_url: String, args: &Args) -> anyhow::
     };
     // llm.base_url is None by default: the offline model.
     debug_assert!(config.llm.base_url.is_none());
-    let mut registry = Registry::builtin();
+    let mut registry = baton::workflows::builtin();
     registry.register(Noop);
     let state = build_state(
         config,
@@ -530,6 +530,7 @@ async fn phases(
                 &state.stamp(&who),
                 NewWorkflow {
                     workflow_type: NOOP.to_string(),
+                    type_version: None,
                     input: json!({}),
                     idempotency_key: None,
                     chain_id: None,
@@ -571,10 +572,9 @@ async fn phases(
     for i in 0..n {
         let submitted = workflows::submit(
             db,
-            &state.registry,
+            &state.catalog,
             &state.stamp(&who),
             &who,
-            max_attempts,
             Submission {
                 workflow_type: GENERATE_DRAFT.to_string(),
                 input: json!({ "prompt": format!("bench scene {i}") }),
@@ -643,7 +643,7 @@ async fn phases(
     for (id, version) in &pending {
         let decided = approvals::vote(
             db,
-            &state.registry,
+            &state.catalog,
             &state.stamp(&who),
             &who,
             *id,
@@ -653,7 +653,6 @@ async fn phases(
                 feedback: Some("tighter".into()),
                 edits: None,
             },
-            max_attempts,
         )
         .await
         .map_err(|e| anyhow!("deciding approval {id}: {e:?}"))?;

@@ -90,10 +90,9 @@ async fn main() {
     }
     let submitted = workflows::submit(
         &state.db,
-        &state.registry,
+        &state.catalog,
         &state.stamp(&Principal::cli()),
         &Principal::cli(),
-        3,
         Submission {
             workflow_type: "run_experiment".into(),
             input,

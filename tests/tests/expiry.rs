@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use baton::app::Overrides;
 use baton::clock::ManualClock;
-use baton::engine::{
-    ApprovalRequest, NewArtifact, Outcome, Registry, RunContext, Workflow, WorkflowError,
-};
+use baton::engine::{ApprovalRequest, NewArtifact, Outcome, RunContext, Workflow, WorkflowError};
 use baton_e2e::{TestApp, both_backends, gql_error_code};
 use serde_json::{Value, json};
 
@@ -51,7 +49,7 @@ impl Workflow for SignOff {
 both_backends! {
     async fn an_approval_past_its_deadline_expires_and_cannot_be_decided(backend: Backend) {
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-        let mut registry = Registry::builtin();
+        let mut registry = baton::workflows::builtin();
         registry.register(SignOff);
         let app = TestApp::spawn_with(
             backend,

@@ -121,6 +121,11 @@ enum Case {
     Redeliver,
     OwnPreferences,
     OthersPreferences,
+    DeclareType,
+    Claim,
+    Heartbeat,
+    Complete,
+    Fail,
 }
 
 impl Case {
@@ -177,6 +182,12 @@ const MUTATIONS: &[Row] = &[
     Row { field: "redeliver",          what: "a dead delivery",                 case: Case::Redeliver,        expect: [U, U, F, F, F, A] },
     Row { field: "setNotificationPreferences", what: "the caller's own",         case: Case::OwnPreferences,   expect: [U, U, A, A, A, A] },
     Row { field: "setNotificationPreferences", what: "another user's",           case: Case::OthersPreferences, expect: [U, U, F, F, F, A] },
+    Row { field: "declareWorkflowType", what: "a new type",                      case: Case::DeclareType,      expect: [U, U, F, F, F, A] },
+    // Workers are service tokens; of people, only admins may act as one.
+    Row { field: "claimWorkflows",     what: "a pending declared workflow",     case: Case::Claim,            expect: [U, U, F, F, F, A] },
+    Row { field: "heartbeat",          what: "the ADMIN caller's claim",        case: Case::Heartbeat,        expect: [U, U, F, F, F, A] },
+    Row { field: "completeWorkflow",   what: "the ADMIN caller's claim",        case: Case::Complete,         expect: [U, U, F, F, F, A] },
+    Row { field: "failWorkflow",       what: "the ADMIN caller's claim",        case: Case::Fail,             expect: [U, U, F, F, F, A] },
 ];
 
 // ---------------------------------------------------------------------------
@@ -211,6 +222,7 @@ const QUERIES: &[(&str, &str, [Cell; 6])] = &[
     ("deployments",           "{ deployments(first: 5) { edges { node { id } } } }",                         [U, U, A, A, A, A]),
     ("experiment",            "query($exp: ID!) { experiment(id: $exp) { id } }",                            [U, U, A, A, A, A]),
     ("workflowTypes",         "{ workflowTypes { name } }",                                                  [U, U, A, A, A, A]),
+    ("workflowType",          "{ workflowType(name: \"generate_draft\") { name version } }",              [U, U, A, A, A, A]),
     // No token: allowed, and null. A revoked token is refused before any field runs.
     ("viewer",                "{ viewer { name role } }",                                                    [A, U, A, A, A, A]),
     ("users",                 "{ users { name } }",                                                          [U, U, F, F, F, A]),
@@ -623,7 +635,8 @@ impl Ctx {
     /// Row counts of every table, and of the states a mutation changes
     /// without adding a row.
     async fn snapshot(&self) -> BTreeMap<String, i64> {
-        const TABLES: [&str; 14] = [
+        const TABLES: [&str; 15] = [
+            "workflow_types",
             "webhooks",
             "deliveries",
             "workflows",
@@ -763,7 +776,31 @@ impl Ctx {
             | Case::CreateUser
             | Case::SetPolicy
             | Case::CreateWebhook
+            | Case::DeclareType
             | Case::OwnPreferences => Fixture::default(),
+            Case::Claim => {
+                self.declared_workflow().await;
+                Fixture::default()
+            }
+            Case::Heartbeat | Case::Complete | Case::Fail => {
+                self.declared_workflow().await;
+                let body = self
+                    .app
+                    .gql_as(
+                        Some(&self.admin),
+                        "mutation { claimWorkflows(types: [\"matrix_work\"]) { handle } }",
+                        json!({}),
+                    )
+                    .await;
+                let handle = body["data"]["claimWorkflows"][0]["handle"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("the ADMIN caller claimed: {body:#}"))
+                    .to_string();
+                Fixture {
+                    id: handle,
+                    ..Default::default()
+                }
+            }
             Case::CancelOthers | Case::RetryOthers => Fixture {
                 id: self
                     .workflow_of(&self.owner, case == Case::RetryOthers)
@@ -910,6 +947,19 @@ impl Ctx {
         }
     }
 
+    /// Declares `matrix_work` (the same content again keeps version 1) and
+    /// starts one, pending on this server without workers.
+    async fn declared_workflow(&self) {
+        self.app
+            .gql_ok(
+                "mutation { declareWorkflowType(input: {name: \"matrix_work\", inputSchema: {type: \"object\"}, requiresApproval: false}) { version } }",
+                json!({}),
+            )
+            .await;
+        self.start_as(&self.app.admin_token, "matrix_work", json!({}))
+            .await;
+    }
+
     /// A webhook (as the admin) to a closed port.
     async fn webhook(&self, n: usize) -> String {
         let data = self
@@ -1034,6 +1084,26 @@ impl Ctx {
                 "mutation($id: ID!) { setNotificationPreferences(userId: $id, email: false) { emailNotifications } }",
                 json!({ "id": fx.id }),
             ),
+            Case::DeclareType => (
+                "mutation($n: String!) { declareWorkflowType(input: {name: $n, inputSchema: {type: \"object\"}, requiresApproval: true}) { version declaredBy } }",
+                json!({ "n": format!("declared_{n}") }),
+            ),
+            Case::Claim => (
+                "mutation { claimWorkflows(types: [\"matrix_work\"], limit: 1) { handle workflow { status } } }",
+                json!({}),
+            ),
+            Case::Heartbeat => (
+                "mutation($h: String!) { heartbeat(handle: $h) }",
+                json!({ "h": fx.id }),
+            ),
+            Case::Complete => (
+                "mutation($h: String!) { completeWorkflow(handle: $h, output: {done: true}) { status } }",
+                json!({ "h": fx.id }),
+            ),
+            Case::Fail => (
+                "mutation($h: String!) { failWorkflow(handle: $h, error: \"matrix\") { status } }",
+                json!({ "h": fx.id }),
+            ),
         }
     }
 
@@ -1094,6 +1164,14 @@ impl Ctx {
             Case::OwnPreferences | Case::OthersPreferences => {
                 data["setNotificationPreferences"]["emailNotifications"] == false
             }
+            Case::DeclareType => {
+                data["declareWorkflowType"]["version"] == 1
+                    && data["declareWorkflowType"]["declaredBy"] == "ada"
+            }
+            Case::Claim => data["claimWorkflows"][0]["workflow"]["status"] == "RUNNING",
+            Case::Heartbeat => data["heartbeat"].is_string(),
+            Case::Complete => data["completeWorkflow"]["status"] == "COMPLETED",
+            Case::Fail => data["failWorkflow"]["status"] == "PENDING",
         };
         (!ok).then(|| format!("allowed, but it did not do it: {data}"))
     }

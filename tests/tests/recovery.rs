@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use baton::app::{Overrides, build_state};
 use baton::clock::{Clock, ManualClock};
+use baton::domain::runs::{self, Change, FinishError};
 use baton::domain::{Principal, workflows};
-use baton::engine::queue::{self, FinishError};
 use baton::engine::{ApprovalRequest, Outcome};
 use baton_e2e::app::{post_graphql_as, seed_admin, test_config};
 use baton_e2e::fake_llm::{FakeLlm, Reply};
@@ -144,6 +144,7 @@ both_backends! {
             &stamp,
             workflows::NewWorkflow {
                 workflow_type: "generate_draft".into(),
+                type_version: None,
                 input: json!({ "prompt": "p" }),
                 idempotency_key: None,
                 chain_id: None,
@@ -154,30 +155,33 @@ both_backends! {
         .await
         .unwrap();
 
-        let a = queue::claim(&state.db, "worker-a", clock.now(), lease, 10).await.unwrap();
+        let types = state.registry.names();
+        let a = runs::claim(&state.db, "worker-a", &types, clock.now(), lease, 10).await.unwrap();
         assert_eq!(a.len(), 1);
         let a = a.into_iter().next().unwrap();
         assert_eq!((a.id, a.attempt, a.fence), (w.id, 1, 1));
         // A live lease is not claimable.
-        assert!(queue::claim(&state.db, "worker-b", clock.now(), lease, 10).await.unwrap().is_empty());
+        assert!(runs::claim(&state.db, "worker-b", &types, clock.now(), lease, 10).await.unwrap().is_empty());
 
         // A stalls past its lease; B reclaims with a new fencing token.
         clock.advance(chrono::TimeDelta::from_std(lease).unwrap() + chrono::TimeDelta::seconds(1));
-        let b = queue::claim(&state.db, "worker-b", clock.now(), lease, 10).await.unwrap();
+        let b = runs::claim(&state.db, "worker-b", &types, clock.now(), lease, 10).await.unwrap();
         let b = b.into_iter().next().expect("the expired lease is claimable");
         assert_eq!((b.id, b.attempt, b.fence), (w.id, 2, 2));
 
         let wf = state.registry.get("generate_draft").unwrap().as_ref();
+        let writes = baton::engine::OnComplete(wf);
+        let system = state.stamp(&Principal::system());
         // Every write A tries is refused.
-        assert!(!queue::renew(&state.db, &a, clock.now(), lease).await.unwrap());
-        let late = queue::complete(&state.db, &state.stamp(&Principal::system()), &a, wf, outcome()).await;
+        let until = clock.now() + chrono::TimeDelta::from_std(lease).unwrap();
+        assert!(runs::renew(&state.db, Change::of_claim(&a), clock.now(), until).await.unwrap().is_none());
+        let late = runs::complete(&state.db, &system, Change::of_claim(&a), &a, outcome(), Some(&writes)).await;
         assert!(matches!(late, Err(FinishError::Fenced)), "{late:?}");
-        let err = baton::engine::WorkflowError::Retryable("x".into());
-        let late_fail = queue::fail(&state.db, &state.stamp(&Principal::system()), &a, &err, Duration::ZERO).await;
+        let late_fail = runs::fail(&state.db, &system, Change::of_claim(&a), &a, "x", true, Duration::ZERO).await;
         assert!(matches!(late_fail, Err(FinishError::Fenced)));
 
         // B's result is the one stored, once.
-        queue::complete(&state.db, &state.stamp(&Principal::system()), &b, wf, outcome()).await.unwrap();
+        runs::complete(&state.db, &system, Change::of_claim(&b), &b, outcome(), Some(&writes)).await.unwrap();
         let row = workflow::Entity::find_by_id(w.id).one(&state.db).await.unwrap().unwrap();
         assert_eq!(row.status, entity::workflow::WorkflowStatus::Completed);
         let approvals = approval::Entity::find().filter(approval::Column::WorkflowId.eq(w.id)).count(&state.db).await.unwrap();

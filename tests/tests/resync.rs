@@ -40,10 +40,9 @@ async fn a_subscriber_that_missed_a_notification_is_resynced_from_the_events_tab
     let cli = Principal::cli();
     let submitted = workflows::submit(
         &other.db,
-        &other.registry,
+        &other.catalog,
         &other.stamp(&cli),
         &cli,
-        3,
         Submission {
             workflow_type: "generate_draft".into(),
             input: json!({ "prompt": "p" }),
@@ -52,9 +51,10 @@ async fn a_subscriber_that_missed_a_notification_is_resynced_from_the_events_tab
     )
     .await
     .unwrap();
-    let claim = baton::engine::queue::claim(
+    let claim = baton::domain::runs::claim(
         &other.db,
         "other",
+        &other.registry.names(),
         other.clock.now(),
         Duration::from_secs(30),
         1,

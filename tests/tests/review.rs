@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use baton::app::Overrides;
 use baton::clock::ManualClock;
-use baton::engine::{Outcome, Registry, RunContext, Workflow, WorkflowError};
+use baton::engine::{Outcome, RunContext, Workflow, WorkflowError};
 use baton_e2e::{Backend, TestApp, both_backends, gql_error_code};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
@@ -643,7 +643,7 @@ impl Workflow for Escalate {
 both_backends! {
     async fn expired_approvals_are_settled_as_the_policy_says(backend: Backend) {
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-        let mut registry = Registry::builtin();
+        let mut registry = baton::workflows::builtin();
         registry.register(Escalate);
         let app = TestApp::spawn_with(
             backend,
@@ -811,7 +811,7 @@ async fn deciding_while_the_expiry_sweep_runs_ends_each_approval_in_one_state() 
         let system = baton::domain::Principal::system();
         let mut stamp = state.stamp(&system);
         stamp.now += chrono::TimeDelta::seconds(2);
-        baton::domain::approvals::expire_due(&state.db, &state.registry, &stamp, 3).await
+        baton::domain::approvals::expire_due(&state.db, &state.catalog, &stamp).await
     });
     let votes: Vec<_> = ids
         .iter()

@@ -35,14 +35,41 @@ use super::events::{self, NewEvent, Signal, kind};
 use super::page::{Cursor, Order, Page, PageRequest};
 use super::policies::{self, ExpiryAction, Policy};
 use super::principal::{Permission, Principal};
+use super::workflow_types::{Catalog, DecisionFacts, next_input};
 use super::workflows::{self, NewWorkflow};
-use crate::engine::registry::{ApprovalRequest, Registry};
 use crate::error::{AppError, AppResult, is_unique_violation};
 
 pub const APPROVAL_VOTED: &str = "approval.voted";
 pub const APPROVAL_REMINDED: &str = "approval.reminded";
 pub const APPROVAL_ESCALATED: &str = "approval.escalated";
 pub const ARTIFACT_EDITED: &str = "artifact.edited";
+
+/// The decision a finished run asks for, and what each answer starts.
+#[derive(Debug, Clone, Default)]
+pub struct ApprovalRequest {
+    /// What the reviewer sees; the artifact's content when `None`.
+    pub artifact_data: Option<Value>,
+    /// Quality score (0–100) shown in the queue.
+    pub score: Option<f64>,
+    pub on_approve: Option<FollowUp>,
+    pub on_reject: Option<FollowUp>,
+    /// Start `on_reject` only when the reviewer wrote feedback.
+    pub reject_requires_feedback: bool,
+    pub expires_in: Option<std::time::Duration>,
+    /// Inputs of the `on_approve` workflow read, at decision time, from the
+    /// artifact version that was approved: `(input key, JSON pointer into
+    /// the content)`. What runs next is then exactly what was approved,
+    /// reviewer edits included.
+    pub artifact_bindings: Vec<(String, String)>,
+}
+
+/// The next workflow a decision starts. Its input is `input` plus the
+/// decision's keys (see `workflow_types::next_input`).
+#[derive(Debug, Clone)]
+pub struct FollowUp {
+    pub workflow_type: String,
+    pub input: Value,
+}
 
 /// Longest feedback a reviewer may write.
 pub const MAX_FEEDBACK: usize = 20_000;
@@ -223,12 +250,11 @@ pub struct Decided {
 /// transaction.
 pub async fn vote(
     db: &DatabaseConnection,
-    registry: &Registry,
+    catalog: &Catalog,
     stamp: &Stamp,
     principal: &Principal,
     id: Uuid,
     ballot: Ballot,
-    max_attempts: i32,
 ) -> AppResult<Decided> {
     principal.require(Permission::Review)?;
     let feedback = ballot
@@ -299,7 +325,7 @@ pub async fn vote(
 
     let mut signals = Vec::new();
     if let Some(edits) = &ballot.edits {
-        match apply_edits(&txn, registry, stamp, &approval, edits).await {
+        match apply_edits(&txn, catalog, stamp, &approval, edits).await {
             Ok(Some((updated, signal))) => {
                 approval = updated;
                 signals.push(signal);
@@ -376,15 +402,8 @@ pub async fn vote(
         Decision::Reject => feedback,
         Decision::Approve => combined_feedback(&approving),
     };
-    let (approval, next_workflow, mut more) = decide_locked(
-        &txn,
-        stamp,
-        approval,
-        ballot.decision,
-        feedback,
-        max_attempts,
-    )
-    .await?;
+    let (approval, next_workflow, mut more) =
+        decide_locked(&txn, catalog, stamp, approval, ballot.decision, feedback).await?;
     signals.append(&mut more);
     txn.commit().await?;
     Ok(Decided {
@@ -472,7 +491,7 @@ fn combined_feedback(votes: &[vote::Model]) -> Option<String> {
 /// changes nothing.
 async fn apply_edits(
     txn: &DatabaseTransaction,
-    registry: &Registry,
+    catalog: &Catalog,
     stamp: &Stamp,
     approval: &approval::Model,
     edits: &Value,
@@ -484,10 +503,7 @@ async fn apply_edits(
         ));
     };
     let wf = workflows::find(txn, approval.workflow_id).await?;
-    let Some(rules) = registry
-        .get(&wf.workflow_type)
-        .and_then(|w| w.artifact_edits())
-    else {
+    let Some(rules) = catalog.of(txn, &wf).await?.and_then(|t| t.edits.clone()) else {
         return Err(AppError::bad_input(
             "edits",
             format!("{} artifacts cannot be edited", approval.artifact_type),
@@ -502,12 +518,14 @@ async fn apply_edits(
     if patch.is_empty() {
         return Ok(None);
     }
-    if let Some(k) = patch.keys().find(|k| !rules.fields.contains(&k.as_str())) {
+    if let Some(fields) = &rules.fields
+        && let Some(k) = patch.keys().find(|k| !fields.contains(k))
+    {
         return Err(AppError::bad_input(
             format!("edits.{k}"),
             format!(
                 "edits.{k}: only {} can be edited in a {} artifact",
-                rules.fields.join(", "),
+                fields.join(", "),
                 approval.artifact_type
             ),
         ));
@@ -569,11 +587,11 @@ async fn apply_edits(
 /// follows, in the caller's transaction.
 async fn decide_locked(
     txn: &DatabaseTransaction,
+    catalog: &Catalog,
     stamp: &Stamp,
     approval: approval::Model,
     decision: Decision,
     feedback: Option<String>,
-    max_attempts: i32,
 ) -> AppResult<(approval::Model, Option<workflow::Model>, Vec<Signal>)> {
     let id = approval.id;
     // The guard `status = 'pending'` keeps the invariant even for a caller
@@ -609,38 +627,54 @@ async fn decide_locked(
     let mut signals = Vec::new();
     let mut next_workflow = None;
     if let Some((workflow_type, base)) = follow_up {
-        let mut input = match base {
-            Some(Value::Object(map)) => map,
-            _ => serde_json::Map::new(),
+        let artifact = match approval.artifact_id {
+            Some(artifact_id) => Some(artifacts::find(txn, artifact_id).await?),
+            None => None,
         };
-        input.insert("feedback".into(), json!(feedback));
-        input.insert("approval_id".into(), json!(approval.id));
-        input.insert("decision".into(), json!(decision.word()));
-        if let Some(artifact_id) = approval.artifact_id {
-            let artifact = artifacts::find(txn, artifact_id).await?;
-            input.insert("artifact_id".into(), json!(artifact.id));
-            input.insert("artifact_version".into(), json!(artifact.version));
-            input.insert(
-                "artifact_sha256".into(),
-                json!(artifacts::sha256_of(&artifact)),
-            );
-            if decision == Decision::Approve
-                && let Some(Value::Object(bindings)) = &approval.artifact_bindings
-            {
-                for (key, pointer) in bindings {
-                    if let Some(v) = pointer.as_str().and_then(|p| artifact.content.pointer(p)) {
-                        input.insert(key.clone(), v.clone());
-                    }
+        let mut input = next_input(
+            &base.unwrap_or(Value::Null),
+            &DecisionFacts {
+                approval_id: approval.id,
+                approved: decision == Decision::Approve,
+                feedback: feedback.clone(),
+                artifact: artifact
+                    .as_ref()
+                    .map(|a| (a.id, a.version, artifacts::sha256_of(a))),
+            },
+        );
+        if let (Some(artifact), Some(Value::Object(bindings)), Value::Object(map)) =
+            (&artifact, &approval.artifact_bindings, &mut input)
+            && decision == Decision::Approve
+        {
+            for (key, pointer) in bindings {
+                if let Some(v) = pointer.as_str().and_then(|p| artifact.content.pointer(p)) {
+                    map.insert(key.clone(), v.clone());
                 }
             }
         }
+        // What starts next is checked against its type now: a refusal
+        // leaves the approval pending instead of failing later in a worker.
+        let Some(next) = catalog.get(txn, &workflow_type).await? else {
+            return Err(AppError::Conflict(format!(
+                "approval {id} would start workflow type '{workflow_type}', which no longer \
+                 exists; nothing was decided"
+            )));
+        };
+        if let Some((field, message)) = next.invalid_input(&input) {
+            return Err(AppError::Conflict(format!(
+                "approval {id} would start {workflow_type} with an input its schema refuses \
+                 ({field}: {message}); nothing was decided. Edit the artifact or fix the type's \
+                 declaration"
+            )));
+        }
         let new = NewWorkflow {
             workflow_type,
-            input: Value::Object(input),
+            type_version: (!next.builtin).then_some(next.version),
+            input,
             idempotency_key: None,
             chain_id: Some(approval.chain_id),
             triggered_by_approval_id: Some(approval.id),
-            max_attempts,
+            max_attempts: next.max_attempts,
         };
         let (w, signal) = match workflows::insert(txn, stamp, new).await {
             Ok(ok) => ok,
@@ -788,9 +822,8 @@ pub async fn remind_and_escalate_due(
 /// unique constraint as a decision's next workflow).
 pub async fn expire_due(
     db: &DatabaseConnection,
-    registry: &Registry,
+    catalog: &Catalog,
     stamp: &Stamp,
-    max_attempts: i32,
 ) -> AppResult<Vec<Signal>> {
     let due: Vec<approval::Model> = approval::Entity::find()
         .filter(approval::Column::Status.eq(ApprovalStatus::Pending))
@@ -837,25 +870,28 @@ pub async fn expire_due(
                     a.artifact_version,
                     feedback.clone(),
                 );
-                let problem = match registry.get(&t) {
-                    None => Some(format!("workflow type '{t}' is not registered")),
-                    Some(w) => workflows::invalid_input(w.as_ref(), &input)
+                let next = catalog.get(&txn, &t).await?;
+                let problem = match &next {
+                    None => Some(format!("workflow type '{t}' does not exist")),
+                    Some(w) => w
+                        .invalid_input(&input)
                         .map(|(f, m)| format!("{t} refuses the expiry's input: {f}: {m}")),
                 };
                 if let Some(problem) = problem {
                     // The policy was valid when set; the type changed since.
                     tracing::warn!(approval_id = %a.id, %problem, "expiry follow-up not started");
-                } else {
+                } else if let Some(next) = next {
                     let (w, signal) = workflows::insert(
                         &txn,
                         stamp,
                         NewWorkflow {
                             workflow_type: t,
+                            type_version: (!next.builtin).then_some(next.version),
                             input,
                             idempotency_key: None,
                             chain_id: Some(a.chain_id),
                             triggered_by_approval_id: Some(a.id),
-                            max_attempts,
+                            max_attempts: next.max_attempts,
                         },
                     )
                     .await?;

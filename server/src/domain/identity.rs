@@ -224,7 +224,7 @@ pub async fn disable_user(
 /// they want to hear about (`Some(None)` clears the filter: all types).
 pub async fn set_notification_preferences(
     db: &DatabaseConnection,
-    known_types: &[&str],
+    known_types: &[String],
     user_id: Uuid,
     email: Option<bool>,
     workflow_types: Option<Option<Vec<String>>>,
@@ -238,7 +238,7 @@ pub async fn set_notification_preferences(
         m.notify_types = Set(match types {
             Some(t) if !t.is_empty() => {
                 for (i, name) in t.iter().enumerate() {
-                    if !known_types.contains(&name.as_str()) {
+                    if !known_types.contains(name) {
                         return Err(AppError::bad_input(
                             format!("workflowTypes[{i}]"),
                             format!(

@@ -20,9 +20,12 @@ pub mod page;
 pub mod policies;
 pub mod policy;
 pub mod principal;
+pub mod runs;
 pub mod secrets;
 pub mod sessions;
 pub mod webhooks;
+pub mod workers;
+pub mod workflow_types;
 pub mod workflows;
 
 use chrono::{DateTime, Utc};

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::Stamp;
 use super::events::{self, NewEvent, Signal};
 use super::principal::{Role, role_word};
-use crate::engine::registry::Registry;
+use super::workflow_types::Catalog;
 use crate::error::{AppError, AppResult};
 
 pub const POLICY_SET: &str = "policy.set";
@@ -63,14 +63,19 @@ pub async fn effective(
 }
 
 /// The policy of every type that asks for approval, by name.
-pub async fn all(conn: &impl ConnectionTrait, registry: &Registry) -> AppResult<Vec<StoredPolicy>> {
+pub async fn all(conn: &impl ConnectionTrait, catalog: &Catalog) -> AppResult<Vec<StoredPolicy>> {
     let rows = approval_policy::Entity::find()
         .order_by_asc(approval_policy::Column::WorkflowType)
         .all(conn)
         .await?;
     let mut out = Vec::new();
-    for w in registry.all().filter(|w| w.requires_approval()) {
-        let stored = rows.iter().find(|r| r.workflow_type == w.name());
+    for w in catalog
+        .all(conn)
+        .await?
+        .iter()
+        .filter(|w| w.requires_approval)
+    {
+        let stored = rows.iter().find(|r| r.workflow_type == w.name);
         out.push(match stored {
             Some(r) => StoredPolicy {
                 workflow_type: r.workflow_type.clone(),
@@ -78,7 +83,7 @@ pub async fn all(conn: &impl ConnectionTrait, registry: &Registry) -> AppResult<
                 updated: Some((r.updated_by.clone(), r.updated_at)),
             },
             None => StoredPolicy {
-                workflow_type: w.name().to_string(),
+                workflow_type: w.name.clone(),
                 policy: Policy::default(),
                 updated: None,
             },
@@ -109,22 +114,22 @@ pub struct PolicyChange {
 /// records the policy before and after.
 pub async fn set(
     db: &DatabaseConnection,
-    registry: &Registry,
+    catalog: &Catalog,
     stamp: &Stamp,
     change: PolicyChange,
 ) -> AppResult<(StoredPolicy, Signal)> {
     let wt = change.workflow_type.clone();
-    match registry.get(&wt) {
+    match catalog.get(db, &wt).await? {
         None => {
             return Err(AppError::bad_input(
                 "input.workflowType",
                 format!(
                     "unknown workflow type '{wt}'; known types: {}",
-                    registry.names().join(", ")
+                    catalog.names(db).await?.join(", ")
                 ),
             ));
         }
-        Some(w) if !w.requires_approval() => {
+        Some(w) if !w.requires_approval => {
             return Err(AppError::bad_input(
                 "input.workflowType",
                 format!("'{wt}' never asks for approval, so a policy would have no effect"),
@@ -212,18 +217,18 @@ pub async fn set(
                 ));
             }
             (ExpiryAction::StartWorkflow, Some(t)) => {
-                let Some(w) = registry.get(t) else {
+                let Some(w) = catalog.get(&txn, t).await? else {
                     return Err(AppError::bad_input(
                         "input.onExpiry.workflowType",
                         format!(
                             "unknown workflow type '{t}'; known types: {}",
-                            registry.names().join(", ")
+                            catalog.names(&txn).await?.join(", ")
                         ),
                     ));
                 };
                 // It must accept what an expiry hands it.
                 let sample = expiry_input(Uuid::nil(), Some(Uuid::nil()), 1, o.reason.clone());
-                if let Some((f, m)) = super::workflows::invalid_input(w.as_ref(), &sample) {
+                if let Some((f, m)) = w.invalid_input(&sample) {
                     return Err(AppError::bad_input(
                         "input.onExpiry.workflowType",
                         format!(

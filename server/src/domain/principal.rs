@@ -64,6 +64,11 @@ pub enum Permission {
     Review,
     /// Users, tokens, policies, deployments, others' workflows.
     Admin,
+    /// Running workflows as an external worker (claim, heartbeat, complete,
+    /// fail): a service token of role submitter or above, or an admin. A
+    /// person's session or token below admin may not, so nobody can hand in
+    /// a "worker's" result from the review app.
+    Work,
 }
 
 impl Permission {
@@ -73,6 +78,7 @@ impl Permission {
             Permission::Submit => Role::Submitter,
             Permission::Review => Role::Reviewer,
             Permission::Admin => Role::Admin,
+            Permission::Work => Role::Submitter,
         }
     }
 
@@ -82,6 +88,7 @@ impl Permission {
             Permission::Submit => "start or change workflows",
             Permission::Review => "decide approvals",
             Permission::Admin => "administer Baton",
+            Permission::Work => "run workflows as a worker",
         }
     }
 }
@@ -149,9 +156,17 @@ impl Principal {
         }
     }
 
-    /// True when the principal's role reaches `permission`'s.
+    /// True when the principal's role reaches `permission`'s (and, for
+    /// [`Permission::Work`], it is a service or an admin).
     pub fn can(&self, permission: Permission) -> bool {
         self.role.is_some_and(|r| r >= permission.min_role())
+            && (permission != Permission::Work || self.may_work())
+    }
+
+    /// Workers are services; of people, only admins may act as one.
+    fn may_work(&self) -> bool {
+        matches!(self.kind, PrincipalKind::Service | PrincipalKind::System)
+            || self.role.is_some_and(|r| r >= Role::Admin)
     }
 
     /// `UNAUTHENTICATED` without a credential, `FORBIDDEN` when the role
@@ -163,6 +178,13 @@ impl Principal {
                  sign-in link"
                     .into(),
             )),
+            Some(_) if permission == Permission::Work && !self.may_work() => {
+                Err(AppError::Forbidden(format!(
+                    "{} is a person; workflows are run as a worker with a service token (baton \
+                     token create --service NAME --role submitter) or by an admin",
+                    self.id
+                )))
+            }
             Some(r) if r >= permission.min_role() => Ok(()),
             Some(r) => Err(AppError::Forbidden(format!(
                 "{} has role {}; to {} you need {} or above",
@@ -214,6 +236,21 @@ mod tests {
         assert!(!with(Role::Submitter).can(Permission::Review));
         assert!(!with(Role::Viewer).can(Permission::Submit));
         assert!(with(Role::Viewer).can(Permission::Read));
+    }
+
+    #[test]
+    fn only_services_and_admins_work() {
+        let service = with(Role::Submitter);
+        assert!(service.can(Permission::Work));
+        assert!(!with(Role::Viewer).can(Permission::Work));
+        let person = |role| Principal {
+            kind: PrincipalKind::User {
+                user_id: Uuid::nil(),
+            },
+            ..with(role)
+        };
+        assert!(!person(Role::Reviewer).can(Permission::Work));
+        assert!(person(Role::Admin).can(Permission::Work));
     }
 
     #[test]

@@ -99,9 +99,9 @@ fn check_events(events: &[String]) -> AppResult<Vec<String>> {
     Ok(out)
 }
 
-fn check_types(known_types: &[&str], types: &[String]) -> AppResult<Vec<String>> {
+fn check_types(known_types: &[String], types: &[String]) -> AppResult<Vec<String>> {
     for (i, t) in types.iter().enumerate() {
-        if !known_types.contains(&t.as_str()) {
+        if !known_types.contains(t) {
             return Err(AppError::bad_input(
                 format!("input.workflowTypes[{i}]"),
                 format!(
@@ -128,7 +128,7 @@ fn check_description(d: Option<String>) -> AppResult<Option<String>> {
 /// Creates a webhook; returns it with its secret (shown this once).
 pub async fn create(
     db: &DatabaseConnection,
-    known_types: &[&str],
+    known_types: &[String],
     stamp: &Stamp,
     spec: WebhookSpec,
 ) -> AppResult<(webhook::Model, String, Signal)> {
@@ -217,7 +217,7 @@ pub async fn find(conn: &impl sea_orm::ConnectionTrait, id: Uuid) -> AppResult<w
 /// Changes a webhook's URL, events, types, description or active flag.
 pub async fn update(
     db: &DatabaseConnection,
-    known_types: &[&str],
+    known_types: &[String],
     stamp: &Stamp,
     id: Uuid,
     spec: WebhookSpec,

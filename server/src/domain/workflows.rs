@@ -10,8 +10,8 @@
 use chrono::{DateTime, Utc};
 use entity::workflow::{self, WorkflowStatus};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait, sea_query::Expr,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -20,13 +20,16 @@ use super::Stamp;
 use super::events::{self, NewEvent, Signal, kind};
 use super::page::{Cursor, Order, Page, PageRequest};
 use super::principal::{Permission, Principal};
-use crate::engine::registry::Registry;
+use super::runs::{Change, Guard};
+use super::workflow_types::Catalog;
 use crate::error::{AppError, AppResult, is_unique_violation};
 
 /// A workflow row about to be written.
 #[derive(Debug, Clone)]
 pub struct NewWorkflow {
     pub workflow_type: String,
+    /// The declared type's version (`None` for built-in types).
+    pub type_version: Option<i32>,
     pub input: Value,
     pub idempotency_key: Option<String>,
     /// `None` starts a new chain (the workflow's own id).
@@ -45,6 +48,7 @@ pub async fn insert(
     let model = workflow::ActiveModel {
         id: Set(id),
         workflow_type: Set(new.workflow_type.clone()),
+        type_version: Set(new.type_version),
         status: Set(WorkflowStatus::Pending),
         input: Set(new.input),
         output: Set(None),
@@ -101,35 +105,20 @@ pub struct Submitted {
 /// workflow an earlier call with the same idempotency key created.
 pub async fn submit(
     db: &DatabaseConnection,
-    registry: &Registry,
+    catalog: &Catalog,
     stamp: &Stamp,
     principal: &Principal,
-    max_attempts: i32,
     sub: Submission,
 ) -> AppResult<Submitted> {
     principal.require(Permission::Submit)?;
-    let Some(wf) = registry.get(&sub.workflow_type) else {
-        return Err(AppError::bad_input(
-            "type",
-            format!(
-                "unknown workflow type '{}'; known types: {}",
-                sub.workflow_type,
-                registry.names().join(", ")
-            ),
-        ));
-    };
-    if wf.admin_only() && !principal.can(Permission::Admin) {
+    let wf = catalog.require(db, &sub.workflow_type, "type").await?;
+    if wf.admin_only && !principal.can(Permission::Admin) {
         return Err(AppError::Forbidden(format!(
             "only admins may start {} directly; it normally starts when a reviewer approves",
             sub.workflow_type
         )));
     }
-    if let Some((field, message)) = invalid_input(wf.as_ref(), &sub.input) {
-        return Err(AppError::BadInput {
-            message: format!("{field}: {message}"),
-            field: Some(field),
-        });
-    }
+    wf.check_input(&sub.input)?;
     if let Some(key) = &sub.idempotency_key {
         if key.is_empty() || key.len() > 255 {
             return Err(AppError::bad_input(
@@ -143,11 +132,12 @@ pub async fn submit(
     }
     let new = NewWorkflow {
         workflow_type: sub.workflow_type.clone(),
+        type_version: (!wf.builtin).then_some(wf.version),
         input: sub.input.clone(),
         idempotency_key: sub.idempotency_key.clone(),
         chain_id: None,
         triggered_by_approval_id: None,
-        max_attempts,
+        max_attempts: wf.max_attempts,
     };
     let txn = db.begin().await?;
     match insert(&txn, stamp, new).await {
@@ -170,25 +160,6 @@ pub async fn submit(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// The first problem with `input` for type `wf`: its JSON Schema, then
-/// the type's own checks; `(field, message)` with the field as
-/// `input.path`.
-pub fn invalid_input(wf: &dyn crate::engine::Workflow, input: &Value) -> Option<(String, String)> {
-    crate::jsonschema::validate(&wf.input_schema(), input)
-        .into_iter()
-        .next()
-        .map(|v| (v.path, v.message))
-        .map_or_else(|| wf.validate(input).err(), Some)
-        .map(|(path, message)| {
-            let field = if path.is_empty() {
-                "input".to_string()
-            } else {
-                format!("input.{path}")
-            };
-            (field, message)
-        })
 }
 
 fn same_request(existing: workflow::Model, sub: &Submission) -> AppResult<Submitted> {
@@ -295,45 +266,30 @@ pub async fn triggered_by(
 /// `running`), so nothing it produces after this is stored.
 pub async fn cancel(
     db: &DatabaseConnection,
-    registry: &Registry,
+    catalog: &Catalog,
     stamp: &Stamp,
     principal: &Principal,
     id: Uuid,
 ) -> AppResult<(workflow::Model, Vec<Signal>)> {
-    may_change(db, registry, principal, id, "cancel").await?;
+    may_change(db, catalog, principal, id, "cancel").await?;
     let txn = db.begin().await?;
-    let res = workflow::Entity::update_many()
-        .col_expr(
-            workflow::Column::Status,
-            Expr::value(WorkflowStatus::Cancelled),
-        )
-        .col_expr(workflow::Column::CompletedAt, Expr::value(stamp.now))
-        .col_expr(workflow::Column::UpdatedAt, Expr::value(stamp.now))
-        .col_expr(
-            workflow::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            workflow::Column::LeaseExpiresAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(workflow::Column::Id.eq(id))
-        .filter(
-            Condition::any()
-                .add(workflow::Column::Status.eq(WorkflowStatus::Pending))
-                .add(workflow::Column::Status.eq(WorkflowStatus::Running)),
-        )
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
+    let cancelled = Change::new(
+        id,
+        Guard::From(&[WorkflowStatus::Pending, WorkflowStatus::Running]),
+    )
+    .to(WorkflowStatus::Cancelled)
+    .set(workflow::Column::CompletedAt, Expr::value(stamp.now))
+    .without_lease()
+    .apply(&txn, stamp.now)
+    .await?;
+    let Some(w) = cancelled else {
         txn.rollback().await?;
         let w = find(db, id).await?;
         return Err(AppError::Conflict(format!(
             "workflow {id} is {} and can no longer be cancelled",
             status_word(w.status)
         )));
-    }
-    let w = find(&txn, id).await?;
+    };
     let signal = events::append(
         &txn,
         stamp,
@@ -354,43 +310,35 @@ pub async fn cancel(
 /// budget. Its input, chain and lineage stay as they were.
 pub async fn retry(
     db: &DatabaseConnection,
-    registry: &Registry,
+    catalog: &Catalog,
     stamp: &Stamp,
     principal: &Principal,
     id: Uuid,
 ) -> AppResult<(workflow::Model, Vec<Signal>)> {
-    may_change(db, registry, principal, id, "retry").await?;
+    may_change(db, catalog, principal, id, "retry").await?;
     let txn = db.begin().await?;
-    let res = workflow::Entity::update_many()
-        .col_expr(
-            workflow::Column::Status,
-            Expr::value(WorkflowStatus::Pending),
-        )
-        .col_expr(workflow::Column::Attempt, Expr::value(0))
-        .col_expr(workflow::Column::RunAfter, Expr::value(stamp.now))
-        .col_expr(workflow::Column::Error, Expr::value(Option::<String>::None))
-        .col_expr(
-            workflow::Column::CompletedAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(workflow::Column::UpdatedAt, Expr::value(stamp.now))
-        .filter(workflow::Column::Id.eq(id))
-        .filter(
-            Condition::any()
-                .add(workflow::Column::Status.eq(WorkflowStatus::Failed))
-                .add(workflow::Column::Status.eq(WorkflowStatus::Cancelled)),
-        )
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
+    let retried = Change::new(
+        id,
+        Guard::From(&[WorkflowStatus::Failed, WorkflowStatus::Cancelled]),
+    )
+    .to(WorkflowStatus::Pending)
+    .set(workflow::Column::Attempt, Expr::value(0))
+    .set(workflow::Column::RunAfter, Expr::value(stamp.now))
+    .set(workflow::Column::Error, Expr::value(Option::<String>::None))
+    .set(
+        workflow::Column::CompletedAt,
+        Expr::value(Option::<DateTime<Utc>>::None),
+    )
+    .apply(&txn, stamp.now)
+    .await?;
+    let Some(w) = retried else {
         txn.rollback().await?;
         let w = find(db, id).await?;
         return Err(AppError::Conflict(format!(
             "workflow {id} is {}; only failed or cancelled workflows can be retried",
             status_word(w.status)
         )));
-    }
-    let w = find(&txn, id).await?;
+    };
     let signal = events::append(
         &txn,
         stamp,
@@ -413,7 +361,7 @@ pub async fn retry(
 /// them.
 async fn may_change(
     db: &DatabaseConnection,
-    registry: &Registry,
+    catalog: &Catalog,
     principal: &Principal,
     id: Uuid,
     verb: &str,
@@ -423,9 +371,9 @@ async fn may_change(
         return Ok(());
     }
     let w = find(db, id).await?;
-    if registry
-        .get(&w.workflow_type)
-        .is_some_and(|t| t.admin_only())
+    if catalog
+        .builtin(&w.workflow_type)
+        .is_some_and(|t| t.admin_only)
     {
         return Err(AppError::Forbidden(format!(
             "only admins may {verb} {} workflows",

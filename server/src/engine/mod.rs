@@ -1,5 +1,7 @@
-//! The workflow engine: claim a pending row under a lease, run it, store
-//! the outcome in one transaction, and wake up when there is work.
+//! The workflow engine: Baton's own workers. They claim pending rows of the
+//! built-in types under a lease, run them, store the outcome in one
+//! transaction (through `domain::runs`, as external workers do), and wake
+//! up when there is work.
 //!
 //! Contract: state transitions happen exactly once (every worker write is
 //! fenced by the claim's token); model calls happen at least once (a run cut
@@ -7,13 +9,12 @@
 
 pub mod context;
 pub mod listener;
-pub mod queue;
 pub mod registry;
 pub mod signals;
 pub mod worker;
 
 pub use context::RunContext;
 pub use registry::{
-    ApprovalRequest, ArtifactEdits, FollowUp, NewArtifact, Outcome, Registry, Workflow,
+    ApprovalRequest, ArtifactEdits, FollowUp, NewArtifact, OnComplete, Outcome, Registry, Workflow,
     WorkflowError,
 };

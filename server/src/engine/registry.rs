@@ -1,7 +1,7 @@
 //! The `Workflow` trait and the registry of workflow types.
 //!
-//! A workflow type is one file: a struct implementing [`Workflow`] and a line
-//! in [`Registry::builtin`]. It declares its input's JSON Schema (checked
+//! A built-in workflow type is one file: a struct implementing [`Workflow`]
+//! and a line in `workflows::builtin`. It declares its input's JSON Schema (checked
 //! before a row is written), runs to completion in `execute`, and says in its
 //! [`Outcome`] what to store, which approval to ask for and what follows a
 //! decision. It never waits for a person.
@@ -18,6 +18,8 @@ use sea_orm::DatabaseTransaction;
 use super::context::RunContext;
 use crate::domain::Stamp;
 use crate::domain::events::Signal;
+use crate::domain::runs::CompletionWrites;
+use crate::domain::workflow_types::{Catalog, Defaults, TypeSpec};
 use crate::error::AppError;
 use crate::llm::LlmError;
 
@@ -27,8 +29,13 @@ pub trait Workflow: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// One paragraph for the schema browser and the review app.
     fn description(&self) -> &'static str;
-    /// JSON Schema of the input (the subset in [`crate::jsonschema`]).
+    /// JSON Schema of the input (see [`crate::jsonschema`]).
     fn input_schema(&self) -> Value;
+    /// JSON Schema of the config `run_experiment` may tune for this type;
+    /// `None`: it has none.
+    fn config_schema(&self) -> Option<Value> {
+        None
+    }
     /// Whether a finished run may ask for a person's decision.
     fn requires_approval(&self) -> bool;
     /// How long one run may take; `configured` is the server's
@@ -72,51 +79,12 @@ pub trait Workflow: Send + Sync + 'static {
     }
 }
 
-/// What a finished run leaves behind.
-#[derive(Debug, Clone, Default)]
-pub struct Outcome {
-    pub output: Value,
-    pub artifact: Option<NewArtifact>,
-    pub approval: Option<ApprovalRequest>,
-}
-
-/// An artifact a run stores (defined with the artifacts it becomes).
+/// What a finished run leaves behind, and the decision it asks for (domain
+/// types: the engine stores them through `domain::runs`).
+pub use crate::domain::approvals::{ApprovalRequest, FollowUp};
 pub use crate::domain::artifacts::NewArtifact;
-
-/// The part of an artifact a reviewer may edit: the top-level fields an
-/// edit may touch, and the JSON Schema the edited content must satisfy.
-#[derive(Debug, Clone)]
-pub struct ArtifactEdits {
-    pub fields: &'static [&'static str],
-    pub schema: Value,
-}
-
-/// The decision a run asks for, and what each answer starts.
-#[derive(Debug, Clone, Default)]
-pub struct ApprovalRequest {
-    /// What the reviewer sees; the artifact's content when `None`.
-    pub artifact_data: Option<Value>,
-    /// Quality score (0–100) shown in the queue.
-    pub score: Option<f64>,
-    pub on_approve: Option<FollowUp>,
-    pub on_reject: Option<FollowUp>,
-    /// Start `on_reject` only when the reviewer wrote feedback.
-    pub reject_requires_feedback: bool,
-    pub expires_in: Option<Duration>,
-    /// Inputs of the `on_approve` workflow read, at decision time, from the
-    /// artifact version that was approved: `(input key, JSON pointer into
-    /// the content)`. What runs next is then exactly what was approved,
-    /// reviewer edits included.
-    pub artifact_bindings: Vec<(String, String)>,
-}
-
-/// The next workflow a decision starts. Its input is `input` plus
-/// `feedback`, `approval_id` and `decision`, added by the engine.
-#[derive(Debug, Clone)]
-pub struct FollowUp {
-    pub workflow_type: String,
-    pub input: Value,
-}
+pub use crate::domain::runs::Outcome;
+pub use crate::domain::workflow_types::ArtifactEdits;
 
 /// Why a run failed, and whether trying again can help.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -156,23 +124,13 @@ impl From<sea_orm::DbErr> for WorkflowError {
     }
 }
 
-/// Workflow types by name.
+/// Workflow types by name: the code that runs each built-in type.
 #[derive(Clone, Default)]
 pub struct Registry {
     types: BTreeMap<&'static str, Arc<dyn Workflow>>,
 }
 
 impl Registry {
-    /// The built-in types.
-    pub fn builtin() -> Registry {
-        let mut r = Registry::default();
-        r.register(crate::workflows::generate_draft::GenerateDraft);
-        r.register(crate::workflows::apply_feedback::ApplyFeedback);
-        r.register(crate::workflows::deploy_config::DeployConfig);
-        r.register(crate::workflows::run_experiment::RunExperiment);
-        r
-    }
-
     /// Adds (or replaces) a type.
     pub fn register(&mut self, workflow: impl Workflow) {
         self.types.insert(workflow.name(), Arc::new(workflow));
@@ -187,7 +145,56 @@ impl Registry {
         self.types.values()
     }
 
-    pub fn names(&self) -> Vec<&'static str> {
-        self.types.keys().copied().collect()
+    pub fn names(&self) -> Vec<String> {
+        self.types.keys().map(|n| n.to_string()).collect()
+    }
+
+    /// The catalog of every type: these, described for the domain, and the
+    /// declared ones from the database.
+    pub fn catalog(&self, defaults: Defaults) -> Catalog {
+        Catalog::new(self.all().map(|w| spec(w.clone(), defaults)), defaults)
+    }
+}
+
+/// A built-in type as the domain sees it.
+fn spec(w: Arc<dyn Workflow>, defaults: Defaults) -> TypeSpec {
+    let check = w.clone();
+    TypeSpec {
+        name: w.name().to_string(),
+        version: 1,
+        builtin: true,
+        description: w.description().to_string(),
+        input_schema: w.input_schema(),
+        output_schema: None,
+        artifact_schema: w.artifact_edits().map(|e| e.schema),
+        artifact_kind: None,
+        config_schema: w.config_schema(),
+        requires_approval: w.requires_approval(),
+        admin_only: w.admin_only(),
+        edits: w.artifact_edits(),
+        next_on_approve: None,
+        next_on_reject: None,
+        timeout: w.timeout(defaults.timeout),
+        max_attempts: defaults.max_attempts,
+        retry_base: defaults.retry_base,
+        declared_by: None,
+        declared_at: None,
+        check: Some(Arc::new(move |input: &Value| check.validate(input))),
+    }
+}
+
+/// The stored row's writes of a type, in the completing transaction.
+pub struct OnComplete<'a>(pub &'a dyn Workflow);
+
+#[async_trait::async_trait]
+impl CompletionWrites for OnComplete<'_> {
+    async fn write(
+        &self,
+        txn: &DatabaseTransaction,
+        stamp: &Stamp,
+        workflow: &workflow::Model,
+        output: &Value,
+    ) -> Result<Vec<Signal>, AppError> {
+        self.0.on_complete(txn, stamp, workflow, output).await
     }
 }

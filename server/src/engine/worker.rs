@@ -20,8 +20,8 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::context::RunContext;
-use super::queue::{self, FinishError};
-use super::registry::WorkflowError;
+use super::registry::{OnComplete, WorkflowError};
+use crate::domain::runs::{self, Change, FinishError};
 use crate::domain::{Principal, approvals};
 use crate::state::AppState;
 
@@ -41,13 +41,18 @@ pub enum ExecutionOutcome {
 pub struct Worker {
     state: AppState,
     running: Arc<Mutex<HashMap<Uuid, workflow::Model>>>,
+    /// What this process can run: the registry's types. Declared types are
+    /// left to external workers, so a fleet can mix both on one database.
+    types: Vec<String>,
 }
 
 impl Worker {
     pub fn new(state: AppState) -> Worker {
+        let types = state.registry.names();
         Worker {
             state,
             running: Arc::new(Mutex::new(HashMap::new())),
+            types,
         }
     }
 
@@ -75,16 +80,21 @@ impl Worker {
                 permits.push(p);
             }
             let want = permits.len() as u64;
-            let claimed = match queue::claim(
+            let stamp = self.state.stamp(&Principal::system());
+            let claimed = match runs::claim_runnable(
                 &self.state.db,
+                &stamp,
                 &self.state.origin,
-                self.state.clock.now(),
+                &self.types,
                 cfg.lease,
                 want,
             )
             .await
             {
-                Ok(rows) => rows,
+                Ok((rows, gave_up)) => {
+                    self.state.hub.publish(gave_up);
+                    rows
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming work failed; retrying after the poll interval");
                     Vec::new()
@@ -139,15 +149,6 @@ impl Worker {
     pub async fn run_one(state: &AppState, claim: workflow::Model) -> ExecutionOutcome {
         let cfg = &state.config.engine;
         let system = Principal::system();
-        if claim.attempt > claim.max_attempts {
-            // Only reachable through an expired lease: the previous attempt's
-            // worker died while running the last allowed attempt.
-            let err = WorkflowError::Retryable(format!(
-                "gave up after {} attempts: the worker running the last one stopped renewing its lease",
-                claim.max_attempts
-            ));
-            return store_failure(state, &claim, &err).await;
-        }
         let Some(wf) = state.registry.get(&claim.workflow_type).cloned() else {
             let err = WorkflowError::Fatal(format!(
                 "no workflow type '{}' is registered in this process",
@@ -183,9 +184,19 @@ impl Worker {
         let error = match result {
             Ok(Ok(Ok(outcome))) => {
                 let stamp = state.stamp(&system);
-                return match queue::complete(&state.db, &stamp, &claim, wf.as_ref(), outcome).await
+                let change = Change::of_claim(&claim);
+                let writes = OnComplete(wf.as_ref());
+                return match runs::complete(
+                    &state.db,
+                    &stamp,
+                    change,
+                    &claim,
+                    outcome,
+                    Some(&writes),
+                )
+                .await
                 {
-                    Ok(signals) => {
+                    Ok((_, signals)) => {
                         state.hub.publish(signals);
                         ExecutionOutcome::Completed
                     }
@@ -221,14 +232,7 @@ impl Worker {
             Ok(signals) => self.state.hub.publish(signals),
             Err(e) => tracing::warn!(error = ?e, "reminding or escalating approvals failed"),
         }
-        match approvals::expire_due(
-            &self.state.db,
-            &self.state.registry,
-            &stamp,
-            self.state.config.engine.max_attempts,
-        )
-        .await
-        {
+        match approvals::expire_due(&self.state.db, &self.state.catalog, &stamp).await {
             Ok(signals) => self.state.hub.publish(signals),
             Err(e) => tracing::warn!(error = ?e, "expiring approvals failed"),
         }
@@ -251,7 +255,7 @@ impl Worker {
         let left: Vec<workflow::Model> = lock(&self.running).drain().map(|(_, c)| c).collect();
         let stamp = self.state.stamp(&Principal::system());
         for claim in left {
-            match queue::release(&self.state.db, &stamp, &claim).await {
+            match runs::release(&self.state.db, &stamp, &claim).await {
                 Ok(signals) => {
                     tracing::info!(workflow_id = %claim.id, "released for another worker");
                     self.state.hub.publish(signals);
@@ -268,11 +272,17 @@ async fn store_failure(
     error: &WorkflowError,
 ) -> ExecutionOutcome {
     let stamp = state.stamp(&Principal::system());
-    match queue::fail(
+    let message = match error {
+        WorkflowError::Fatal(m) => format!("fatal: {m}"),
+        other => other.to_string(),
+    };
+    match runs::fail(
         &state.db,
         &stamp,
+        Change::of_claim(claim),
         claim,
-        error,
+        &message,
+        error.is_retryable(),
         state.config.engine.retry_base,
     )
     .await
@@ -299,9 +309,11 @@ async fn renew_lease(state: AppState, claim: workflow::Model, lost: Cancellation
     let every = (lease / 3).max(Duration::from_millis(50));
     loop {
         tokio::time::sleep(every).await;
-        match queue::renew(&state.db, &claim, state.clock.now(), lease).await {
-            Ok(true) => {}
-            Ok(false) => {
+        let now = state.clock.now();
+        let until = now + runs::delta(lease);
+        match runs::renew(&state.db, Change::of_claim(&claim), now, until).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
                 lost.cancel();
                 return;
             }

@@ -11,6 +11,7 @@ pub mod query;
 pub mod review;
 pub mod subscription;
 pub mod types;
+pub mod workers;
 
 use async_graphql::{Context, Schema};
 

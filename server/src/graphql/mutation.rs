@@ -19,6 +19,7 @@ use super::types::{
     Approval, BatchDecisionPayload, BatchDecisionResult, BatchItemError, DecideApprovalPayload,
     Deployment, RunWorkflowInput, RunWorkflowPayload, Workflow,
 };
+use super::workers::WorkerMutations;
 use super::{require, state};
 use crate::domain::approvals::{self, Ballot, Decision};
 use crate::domain::events::kind;
@@ -33,7 +34,7 @@ use crate::state::AppState;
 
 /// The root mutations, merged from one object per concern.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct MutationRoot(CoreMutations, NotifyMutations);
+pub struct MutationRoot(CoreMutations, NotifyMutations, WorkerMutations);
 
 #[derive(Default)]
 pub struct CoreMutations;
@@ -59,10 +60,9 @@ impl CoreMutations {
         let notices = input.wait.then(|| state.hub.subscribe());
         let submitted = workflows::submit(
             &state.db,
-            &state.registry,
+            &state.catalog,
             &stamp,
             &principal,
-            state.config.engine.max_attempts,
             Submission {
                 workflow_type: input.workflow_type,
                 input: input.input.0,
@@ -195,7 +195,7 @@ impl CoreMutations {
         let id = parse_id("id", &id)?;
         let (w, signals) = workflows::cancel(
             &state.db,
-            &state.registry,
+            &state.catalog,
             &state.stamp(&principal),
             &principal,
             id,
@@ -213,7 +213,7 @@ impl CoreMutations {
         let id = parse_id("id", &id)?;
         let (w, signals) = workflows::retry(
             &state.db,
-            &state.registry,
+            &state.catalog,
             &state.stamp(&principal),
             &principal,
             id,
@@ -356,7 +356,7 @@ impl CoreMutations {
         };
         let user = identity::set_notification_preferences(
             &state.db,
-            &state.registry.names(),
+            &state.catalog.names(&state.db).await?,
             target,
             email,
             workflow_types.map(Some),
@@ -377,7 +377,7 @@ impl CoreMutations {
         let state = state(ctx);
         let (stored, signal) = policies::set(
             &state.db,
-            &state.registry,
+            &state.catalog,
             &state.stamp(&principal),
             input.into_change(),
         )
@@ -399,7 +399,7 @@ impl NotifyMutations {
         let state = state(ctx);
         let (hook, secret, signal) = webhooks::create(
             &state.db,
-            &state.registry.names(),
+            &state.catalog.names(&state.db).await?,
             &state.stamp(&principal),
             WebhookSpec {
                 url: Some(input.url),
@@ -430,7 +430,7 @@ impl NotifyMutations {
         let id = parse_id("id", &id)?;
         let (hook, signal) = webhooks::update(
             &state.db,
-            &state.registry.names(),
+            &state.catalog.names(&state.db).await?,
             &state.stamp(&principal),
             id,
             WebhookSpec {
@@ -526,12 +526,11 @@ async fn decide(ctx: &Context<'_>, id: ID, ballot: Ballot) -> Result<DecideAppro
     let id = parse_id("id", &id)?;
     let decided = approvals::vote(
         &state.db,
-        &state.registry,
+        &state.catalog,
         &state.stamp(&principal),
         &principal,
         id,
         ballot,
-        state.config.engine.max_attempts,
     )
     .await?;
     state.hub.publish(decided.signals);
@@ -581,7 +580,7 @@ async fn decide_many(
             Ok(uuid) => {
                 approvals::vote(
                     &state.db,
-                    &state.registry,
+                    &state.catalog,
                     &state.stamp(&principal),
                     &principal,
                     uuid,
@@ -591,7 +590,6 @@ async fn decide_many(
                         feedback: feedback.clone(),
                         edits: None,
                     },
-                    state.config.engine.max_attempts,
                 )
                 .await
             }

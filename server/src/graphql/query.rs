@@ -1,6 +1,6 @@
 //! Query root.
 
-use async_graphql::{Context, ID, Json, Object, Result};
+use async_graphql::{Context, ID, Object, Result};
 
 use super::error::parse_id;
 use super::experiment::Experiment;
@@ -9,14 +9,14 @@ use super::notify::{DeliveryConnection, DeliveryFilter, Webhook};
 use super::review::{ApprovalPolicy, HistoryEvent};
 use super::types::{
     Approval, ApprovalConnection, ApprovalFilter, Artifact, ArtifactTypeCount, Deployment,
-    DeploymentConnection, Workflow, WorkflowConnection, WorkflowFilter, WorkflowType,
+    DeploymentConnection, Workflow, WorkflowConnection, WorkflowFilter,
 };
+use super::workers::WorkflowType;
 use super::{principal, require, state};
 use crate::domain::page::{Order, PageRequest};
 use crate::domain::principal::Permission;
 use crate::domain::{approvals, artifacts, deployments, workflows};
 use crate::domain::{history, identity, outbox, policies, webhooks};
-use crate::error::AppError;
 use crate::error::AppResult;
 use crate::workflows::run_experiment;
 use entity::approval::ApprovalStatus as DbApprovalStatus;
@@ -171,19 +171,35 @@ impl QueryRoot {
             .map(|r| Experiment::from_results(id, r)))
     }
 
-    /// The workflow types this server runs.
+    /// Every workflow type: the built-in ones, and the latest version of
+    /// each declared one.
     async fn workflow_types(&self, ctx: &Context<'_>) -> Result<Vec<WorkflowType>> {
         require(ctx, Permission::Read)?;
-        Ok(state(ctx)
-            .registry
-            .all()
-            .map(|w| WorkflowType {
-                name: w.name().to_string(),
-                description: w.description().to_string(),
-                input_schema: Json(w.input_schema()),
-                requires_approval: w.requires_approval(),
-            })
+        let st = state(ctx);
+        Ok(st
+            .catalog
+            .all(&st.db)
+            .await?
+            .into_iter()
+            .map(WorkflowType)
             .collect())
+    }
+
+    /// One workflow type, at `version` (default: the latest); null when
+    /// there is no such type or version.
+    async fn workflow_type(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        version: Option<i32>,
+    ) -> Result<Option<WorkflowType>> {
+        require(ctx, Permission::Read)?;
+        let st = state(ctx);
+        Ok(st
+            .catalog
+            .get_version(&st.db, &name, version)
+            .await?
+            .map(WorkflowType))
     }
 
     /// The caller: who they are, their role and how they signed in; null
@@ -226,7 +242,7 @@ impl QueryRoot {
     async fn approval_policies(&self, ctx: &Context<'_>) -> Result<Vec<ApprovalPolicy>> {
         require(ctx, Permission::Read)?;
         let st = state(ctx);
-        Ok(policies::all(&st.db, &st.registry)
+        Ok(policies::all(&st.db, &st.catalog)
             .await?
             .into_iter()
             .map(ApprovalPolicy)
@@ -241,16 +257,9 @@ impl QueryRoot {
     ) -> Result<ApprovalPolicy> {
         require(ctx, Permission::Read)?;
         let st = state(ctx);
-        if st.registry.get(&workflow_type).is_none() {
-            return Err(AppError::bad_input(
-                "workflowType",
-                format!(
-                    "unknown workflow type '{workflow_type}'; known types: {}",
-                    st.registry.names().join(", ")
-                ),
-            )
-            .into());
-        }
+        st.catalog
+            .require(&st.db, &workflow_type, "workflowType")
+            .await?;
         Ok(ApprovalPolicy(
             policies::effective(&st.db, &workflow_type).await?,
         ))

@@ -100,6 +100,11 @@ impl Workflow {
     async fn workflow_type(&self) -> &str {
         &self.0.workflow_type
     }
+    /// The declared type's version it was created with (null for built-in
+    /// types): the schemas it is held to.
+    async fn type_version(&self) -> Option<i32> {
+        self.0.type_version
+    }
     async fn status(&self) -> WorkflowStatus {
         self.0.status.into()
     }
@@ -526,17 +531,6 @@ impl Event {
     async fn payload(&self) -> Json<&Value> {
         Json(&self.0.payload)
     }
-}
-
-/// A workflow type clients can start.
-#[derive(SimpleObject)]
-pub struct WorkflowType {
-    pub name: String,
-    pub description: String,
-    /// JSON Schema of the input; the review app renders a form from it.
-    pub input_schema: Json<Value>,
-    /// Whether a finished run asks for a person's decision.
-    pub requires_approval: bool,
 }
 
 /// Relay page information.

@@ -123,7 +123,7 @@ pub async fn submit(
     };
     let voted = approvals::vote(
         &s.app.db,
-        &s.app.registry,
+        &s.app.catalog,
         &s.app.stamp(&principal),
         &principal,
         link.approval_id,
@@ -133,7 +133,6 @@ pub async fn submit(
             feedback: form.feedback,
             edits: None,
         },
-        s.app.config.engine.max_attempts,
     )
     .await;
     match voted {

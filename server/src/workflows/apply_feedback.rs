@@ -38,8 +38,8 @@ impl Workflow for ApplyFeedback {
             "type": "object",
             "required": ["artifact_id", "decision"],
             "properties": {
-                "artifact_id": { "type": "string", "minLength": 36, "maxLength": 36, "description": "The draft to revise." },
-                "approval_id": { "type": ["string", "null"], "description": "The approval whose decision started this run." },
+                "artifact_id": { "type": "string", "format": "uuid", "minLength": 36, "maxLength": 36, "description": "The draft to revise." },
+                "approval_id": { "type": ["string", "null"], "format": "uuid", "description": "The approval whose decision started this run." },
                 "decision": { "enum": ["approved", "rejected"], "description": "What the reviewer decided." },
                 "feedback": { "type": ["string", "null"], "maxLength": 20000, "description": "What the reviewer asked for." }
             }

@@ -45,8 +45,8 @@ impl Workflow for DeployConfig {
                 "target": { "enum": TARGETS, "description": "The workflow type configured." },
                 "environment": { "type": "string", "minLength": 1, "maxLength": 64 },
                 "config": DraftConfig::schema(),
-                "experiment_id": { "type": ["string", "null"], "description": "The experiment that chose the config." },
-                "approval_id": { "type": ["string", "null"] },
+                "experiment_id": { "type": ["string", "null"], "format": "uuid", "description": "The experiment that chose the config." },
+                "approval_id": { "type": ["string", "null"], "format": "uuid" },
                 "decision": { "enum": ["approved", "rejected"] },
                 "feedback": { "type": ["string", "null"] }
             }

@@ -364,7 +364,7 @@ fn unit_from(id: Uuid, attempt: i32) -> f64 {
 /// What a reviewer may edit in a draft before approving it: its text.
 pub fn draft_edits() -> ArtifactEdits {
     ArtifactEdits {
-        fields: &["text"],
+        fields: Some(vec!["text".into()]),
         schema: json!({
             "type": "object",
             "required": ["text"],

@@ -1,5 +1,5 @@
 //! The built-in workflow types, one file each, plus the rubric judge they
-//! share. Register a new type in `engine::registry::Registry::builtin`.
+//! share. A new type gets a line in [`builtin`].
 
 pub mod apply_feedback;
 pub mod deploy_config;
@@ -9,6 +9,18 @@ pub mod rubric;
 pub mod run_experiment;
 
 use serde_json::Value;
+
+use crate::engine::Registry;
+
+/// The built-in types.
+pub fn builtin() -> Registry {
+    let mut r = Registry::default();
+    r.register(generate_draft::GenerateDraft);
+    r.register(apply_feedback::ApplyFeedback);
+    r.register(deploy_config::DeployConfig);
+    r.register(run_experiment::RunExperiment);
+    r
+}
 
 /// The brief a draft answers: what to write, for which story and scene.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]

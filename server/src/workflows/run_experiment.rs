@@ -271,8 +271,29 @@ impl Workflow for RunExperiment {
     }
 
     fn input_schema(&self) -> Value {
+        // The schema refuses what `parse` refuses wherever JSON Schema can
+        // say it; the bounds come from the catalogue of arrays.
+        let catalogue = arrays::catalogue();
+        let most_factors = catalogue
+            .iter()
+            .map(arrays::OrthogonalArray::columns)
+            .max()
+            .unwrap_or(1);
+        let most_levels = catalogue
+            .iter()
+            .flat_map(|a| a.levels.iter().copied())
+            .max()
+            .unwrap_or(2);
         json!({
             "type": "object",
+            "description": format!(
+                "A Taguchi experiment over {} configs. Checked beyond this schema: the factors' \
+                 level counts must fit one orthogonal array of the catalogue (factors with \
+                 different level counts combine only in L18: one 2-level factor and up to seven \
+                 3-level ones), and the drafts written, (array runs + 1 if control) × replicates \
+                 × briefs, must be at most {MAX_RUNS}.",
+                generate_draft::NAME
+            ),
             "required": ["factors", "briefs"],
             "additionalProperties": false,
             "properties": {
@@ -282,7 +303,16 @@ impl Workflow for RunExperiment {
                 "factors": {
                     "type": "object",
                     "description": "Factor name → list of levels; each level is a patch of the target's config.",
-                    "additionalProperties": { "type": "array", "minItems": 1, "items": { "type": "object" } }
+                    "minProperties": 1,
+                    "maxProperties": most_factors,
+                    "x-count-noun": "factor",
+                    "additionalProperties": {
+                        "type": "array",
+                        "minItems": 2,
+                        "maxItems": most_levels,
+                        "x-count-noun": "level",
+                        "items": DraftConfig::schema()
+                    }
                 },
                 "response": { "enum": ["score"], "description": "What is optimized: the rubric score (cost and latency are recorded beside it)." },
                 "sn_type": { "enum": ["larger_is_better", "smaller_is_better", "nominal_is_best"] },
@@ -298,7 +328,7 @@ impl Workflow for RunExperiment {
                         }
                     }
                 },
-                "base_config": { "type": "object" },
+                "base_config": DraftConfig::schema(),
                 "concurrency": { "type": "integer", "minimum": 1, "maximum": 32 },
                 "pool_below_percent": { "type": "number", "minimum": 0, "maximum": 100 },
                 "control": { "type": "boolean", "description": "Also run the current production config (default true)." }
@@ -314,7 +344,7 @@ impl Workflow for RunExperiment {
     /// its deployment; the measured results stay as they were.
     fn artifact_edits(&self) -> Option<ArtifactEdits> {
         Some(ArtifactEdits {
-            fields: &["optimal_config"],
+            fields: Some(vec!["optimal_config".into()]),
             schema: json!({
                 "type": "object",
                 "required": ["optimal_config"],

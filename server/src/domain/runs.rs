@@ -1,0 +1,558 @@
+//! Runs: the worker side of a workflow's life. Claiming due rows under a
+//! lease, renewing it, and the fenced writes that end a run (complete,
+//! retry later, fail, release). Baton's own workers (`engine::worker`) and
+//! external workers (`claimWorkflows` over GraphQL) go through these same
+//! functions, so a Python worker's completion is stored exactly as a
+//! built-in one's.
+//!
+//! Every state change of a workflow row, here and in `workflows` (cancel,
+//! retry), is one guarded UPDATE built by [`Change`]: the row moves only
+//! from the statuses the change allows and, for a worker's write, only
+//! while the claim's fencing token (`fence`, and for an external worker the
+//! lease owner) still matches. A claim bumps `fence`, so a worker whose
+//! lease expired and whose row was claimed again (or cancelled) writes
+//! nothing: its UPDATE matches no row and its transaction rolls back.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use entity::workflow::{self, WorkflowStatus};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, FromQueryResult, QueryFilter, Statement, TransactionTrait,
+    sea_query::{Expr, ExprTrait, SimpleExpr},
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::Stamp;
+use super::approvals::{self, ApprovalRequest};
+use super::artifacts::{self, NewArtifact};
+use super::events::{self, NewEvent, Signal, kind};
+use crate::error::AppError;
+
+/// What a finished run leaves behind.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub output: Value,
+    pub artifact: Option<NewArtifact>,
+    pub approval: Option<ApprovalRequest>,
+}
+
+/// Rows of its own a type writes in the transaction that stores its
+/// completed run, after the fencing check, so they commit exactly once with
+/// it (a deployment, say).
+#[async_trait::async_trait]
+pub trait CompletionWrites: Send + Sync {
+    async fn write(
+        &self,
+        txn: &DatabaseTransaction,
+        stamp: &Stamp,
+        workflow: &workflow::Model,
+        output: &Value,
+    ) -> Result<Vec<Signal>, AppError>;
+}
+
+// ---------------------------------------------------------------------------
+// The one guarded state change
+// ---------------------------------------------------------------------------
+
+/// What must still hold for a change to apply.
+#[derive(Debug, Clone)]
+pub enum Guard {
+    /// The row is in one of these statuses (cancel, retry).
+    From(&'static [WorkflowStatus]),
+    /// The claim is still the one this worker holds: `running`, the same
+    /// fence, and (external workers) the same lease owner.
+    Claim { fence: i64, owner: Option<String> },
+}
+
+/// One guarded UPDATE of one workflow row: a target status (or none, for a
+/// lease renewal) and the columns that go with it. `updated_at` is always
+/// written.
+#[derive(Debug)]
+pub struct Change {
+    id: Uuid,
+    guard: Guard,
+    sets: Vec<(workflow::Column, SimpleExpr)>,
+}
+
+impl Change {
+    pub fn new(id: Uuid, guard: Guard) -> Change {
+        Change {
+            id,
+            guard,
+            sets: Vec::new(),
+        }
+    }
+
+    /// The change a worker holding `claim` makes.
+    pub fn of_claim(claim: &workflow::Model) -> Change {
+        Change::new(
+            claim.id,
+            Guard::Claim {
+                fence: claim.fence,
+                owner: None,
+            },
+        )
+    }
+
+    /// Also requires the lease owner to match (external workers, whose
+    /// handle names it).
+    pub fn owned_by(mut self, owner: &str) -> Change {
+        if let Guard::Claim { owner: o, .. } = &mut self.guard {
+            *o = Some(owner.to_string());
+        }
+        self
+    }
+
+    pub fn to(self, status: WorkflowStatus) -> Change {
+        self.set(workflow::Column::Status, Expr::value(status))
+    }
+
+    pub fn set(mut self, col: workflow::Column, value: impl Into<SimpleExpr>) -> Change {
+        self.sets.push((col, value.into()));
+        self
+    }
+
+    /// The lease is over: no owner, no expiry.
+    pub fn without_lease(self) -> Change {
+        self.set(
+            workflow::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .set(
+            workflow::Column::LeaseExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+    }
+
+    /// Applies the change; `None` when the guard no longer holds (nothing
+    /// was written).
+    pub async fn apply(
+        self,
+        conn: &impl ConnectionTrait,
+        now: DateTime<Utc>,
+    ) -> Result<Option<workflow::Model>, DbErr> {
+        let mut update = workflow::Entity::update_many()
+            .col_expr(workflow::Column::UpdatedAt, Expr::value(now))
+            .filter(workflow::Column::Id.eq(self.id));
+        for (col, value) in self.sets {
+            update = update.col_expr(col, value);
+        }
+        update = match self.guard {
+            Guard::From(statuses) => {
+                update.filter(workflow::Column::Status.is_in(statuses.to_vec()))
+            }
+            Guard::Claim { fence, owner } => {
+                let u = update
+                    .filter(workflow::Column::Fence.eq(fence))
+                    .filter(workflow::Column::Status.eq(WorkflowStatus::Running));
+                match owner {
+                    Some(o) => u.filter(workflow::Column::LeaseOwner.eq(o)),
+                    None => u,
+                }
+            }
+        };
+        Ok(update.exec_with_returning(conn).await?.into_iter().next())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Claiming
+// ---------------------------------------------------------------------------
+
+/// PostgreSQL: two index-ordered picks, each locking rows of the workflows
+/// table alone (no joins in a locking subquery, so SKIP LOCKED skips exactly
+/// the rows other workers hold): running rows whose lease expired (crash
+/// recovery, taken first so it is never starved) and due pending rows, of
+/// the types the caller runs (a JSON array: no array binding needed).
+/// Each pick walks its own partial index in
+/// order and stops at the limit, so a claim costs the same with ten rows
+/// queued as with a million (an OR of both conditions under one ORDER BY
+/// would sort the whole backlog).
+const CLAIM_POSTGRES: &str = r#"
+WITH expired AS (
+       SELECT id FROM workflows
+        WHERE status = 'running' AND lease_expires_at < $3
+          AND type = ANY(ARRAY(SELECT jsonb_array_elements_text($5::jsonb)))
+        ORDER BY lease_expires_at
+        LIMIT $4
+          FOR UPDATE SKIP LOCKED),
+     due AS (
+       SELECT id FROM workflows
+        WHERE status = 'pending' AND run_after <= $3
+          AND type = ANY(ARRAY(SELECT jsonb_array_elements_text($5::jsonb)))
+        ORDER BY run_after
+        LIMIT $4
+          FOR UPDATE SKIP LOCKED)
+UPDATE workflows
+   SET status = 'running',
+       lease_owner = $1,
+       lease_expires_at = $2,
+       fence = fence + 1,
+       attempt = attempt + 1,
+       started_at = $3,
+       updated_at = $3
+ WHERE id IN (SELECT id FROM expired UNION ALL SELECT id FROM due LIMIT $4)
+RETURNING *"#;
+
+/// SQLite: one writer at a time, so the same picks need no row locks and
+/// the UPDATE … RETURNING is atomic on its own. The types come as a JSON
+/// array.
+const CLAIM_SQLITE: &str = r#"
+WITH expired AS (
+       SELECT id FROM workflows
+        WHERE status = 'running' AND lease_expires_at < ?3
+          AND type IN (SELECT value FROM json_each(?5))
+        ORDER BY lease_expires_at
+        LIMIT ?4),
+     due AS (
+       SELECT id FROM workflows
+        WHERE status = 'pending' AND run_after <= ?3
+          AND type IN (SELECT value FROM json_each(?5))
+        ORDER BY run_after
+        LIMIT ?4)
+UPDATE workflows
+   SET status = 'running',
+       lease_owner = ?1,
+       lease_expires_at = ?2,
+       fence = fence + 1,
+       attempt = attempt + 1,
+       started_at = ?3,
+       updated_at = ?3
+ WHERE id IN (SELECT id FROM expired UNION ALL SELECT id FROM due LIMIT ?4)
+RETURNING *"#;
+
+/// Claims up to `limit` due workflows of `types` for `owner`.
+pub async fn claim(
+    db: &DatabaseConnection,
+    owner: &str,
+    types: &[String],
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: u64,
+) -> Result<Vec<workflow::Model>, DbErr> {
+    if types.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => CLAIM_POSTGRES,
+        _ => CLAIM_SQLITE,
+    };
+    let types: sea_orm::Value = json!(types).to_string().into();
+    let stmt = Statement::from_sql_and_values(
+        backend,
+        sql,
+        [
+            owner.into(),
+            (now + delta(lease)).into(),
+            now.into(),
+            i64::try_from(limit).unwrap_or(i64::MAX).into(),
+            types,
+        ],
+    );
+    let rows = db.query_all_raw(stmt).await?;
+    rows.iter()
+        .map(|r| workflow::Model::from_query_result(r, ""))
+        .collect()
+}
+
+/// Claims like [`claim`], and fails at once the rows that have no attempt
+/// left: reachable only through an expired lease, when the worker running
+/// the last allowed attempt stopped renewing it.
+pub async fn claim_runnable(
+    db: &DatabaseConnection,
+    stamp: &Stamp,
+    owner: &str,
+    types: &[String],
+    lease: Duration,
+    limit: u64,
+) -> Result<(Vec<workflow::Model>, Vec<Signal>), DbErr> {
+    let claimed = claim(db, owner, types, stamp.now, lease, limit).await?;
+    let mut runnable = Vec::with_capacity(claimed.len());
+    let mut signals = Vec::new();
+    for c in claimed {
+        if c.attempt <= c.max_attempts {
+            runnable.push(c);
+            continue;
+        }
+        let why = format!(
+            "gave up after {} attempts: the worker running the last one stopped renewing its lease",
+            c.max_attempts
+        );
+        match fail(
+            db,
+            stamp,
+            Change::of_claim(&c),
+            &c,
+            &why,
+            false,
+            Duration::ZERO,
+        )
+        .await
+        {
+            Ok(mut s) => signals.append(&mut s),
+            Err(FinishError::Db(e)) => return Err(e),
+            Err(_) => {}
+        }
+    }
+    Ok((runnable, signals))
+}
+
+/// Extends the lease to `until`; false when the claim is no longer ours
+/// (reclaimed, cancelled), in which case the run must stop.
+pub async fn renew(
+    conn: &impl ConnectionTrait,
+    change: Change,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Option<workflow::Model>, DbErr> {
+    change
+        .set(workflow::Column::LeaseExpiresAt, Expr::value(until))
+        .apply(conn, now)
+        .await
+}
+
+// ---------------------------------------------------------------------------
+// Ending a run
+// ---------------------------------------------------------------------------
+
+/// Why a fenced write was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum FinishError {
+    /// The claim was lost before the write: another worker owns the row
+    /// now, or someone cancelled it.
+    #[error("the lease was lost; the result was discarded")]
+    Fenced,
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    /// The type's own completion writes refused the outcome (a conflict).
+    #[error("{0}")]
+    Rejected(String),
+}
+
+/// Stores a finished run: output, status, artifact, approval and events in
+/// one transaction. `change` is the claim's fenced change; `writes` are the
+/// type's own rows, if any. Returns the completed row and the signals.
+pub async fn complete(
+    db: &DatabaseConnection,
+    stamp: &Stamp,
+    change: Change,
+    claim: &workflow::Model,
+    outcome: Outcome,
+    writes: Option<&dyn CompletionWrites>,
+) -> Result<(workflow::Model, Vec<Signal>), FinishError> {
+    // The artifact's id is chosen here so the output can name it.
+    let artifact_id = outcome.artifact.as_ref().map(|_| Uuid::now_v7());
+    let mut output = outcome.output;
+    if let (Some(id), Some(map)) = (artifact_id, output.as_object_mut()) {
+        map.insert("artifact_id".into(), json!(id));
+    }
+    let txn = db.begin().await?;
+    let Some(done) = change
+        .to(WorkflowStatus::Completed)
+        .set(workflow::Column::Output, Expr::value(output.clone()))
+        .set(workflow::Column::Error, Expr::value(Option::<String>::None))
+        .set(workflow::Column::CompletedAt, Expr::value(stamp.now))
+        .without_lease()
+        .apply(&txn, stamp.now)
+        .await?
+    else {
+        txn.rollback().await?;
+        return Err(FinishError::Fenced);
+    };
+    let mut signals = match writes {
+        None => Vec::new(),
+        Some(w) => match w.write(&txn, stamp, claim, &output).await {
+            Ok(s) => s,
+            Err(AppError::Internal(e)) => {
+                txn.rollback().await?;
+                return Err(FinishError::Db(DbErr::Custom(format!("{e:#}"))));
+            }
+            Err(e) => {
+                txn.rollback().await?;
+                return Err(FinishError::Rejected(e.message()));
+            }
+        },
+    };
+    let artifact = match (outcome.artifact, artifact_id) {
+        (Some(a), Some(id)) => {
+            Some(artifacts::insert(&txn, stamp, id, claim.id, claim.chain_id, a).await?)
+        }
+        _ => None,
+    };
+    let mut approval_id = None;
+    if let Some(req) = outcome.approval {
+        let (approval, signal) =
+            approvals::insert(&txn, stamp, claim, artifact.as_ref(), req).await?;
+        approval_id = Some(approval.id);
+        signals.push(signal);
+    }
+    let event = events::append(
+        &txn,
+        stamp,
+        NewEvent {
+            kind: kind::WORKFLOW_COMPLETED,
+            workflow_id: Some(claim.id),
+            approval_id,
+            chain_id: Some(claim.chain_id),
+            payload: json!({
+                "type": claim.workflow_type,
+                "attempt": claim.attempt,
+                "artifact_id": artifact.as_ref().map(|a| a.id),
+            }),
+        },
+    )
+    .await?;
+    signals.insert(0, event);
+    txn.commit().await?;
+    Ok((done, signals))
+}
+
+/// Ends a failed attempt: back to `pending` after a backoff while attempts
+/// remain and a retry can help, else `failed` with the error kept.
+pub async fn fail(
+    db: &DatabaseConnection,
+    stamp: &Stamp,
+    change: Change,
+    claim: &workflow::Model,
+    message: &str,
+    retryable: bool,
+    retry_base: Duration,
+) -> Result<Vec<Signal>, FinishError> {
+    Ok(
+        fail_returning(db, stamp, change, claim, message, retryable, retry_base)
+            .await?
+            .1,
+    )
+}
+
+/// [`fail`], also returning the row as it is now.
+pub async fn fail_returning(
+    db: &DatabaseConnection,
+    stamp: &Stamp,
+    change: Change,
+    claim: &workflow::Model,
+    message: &str,
+    retryable: bool,
+    retry_base: Duration,
+) -> Result<(workflow::Model, Vec<Signal>), FinishError> {
+    let retry = retryable && claim.attempt < claim.max_attempts;
+    let run_after = stamp.now + delta(backoff(retry_base, claim.attempt));
+    let change = change
+        .set(
+            workflow::Column::Error,
+            Expr::value(Some(message.to_string())),
+        )
+        .without_lease();
+    let change = if retry {
+        change
+            .to(WorkflowStatus::Pending)
+            .set(workflow::Column::RunAfter, Expr::value(run_after))
+    } else {
+        change
+            .to(WorkflowStatus::Failed)
+            .set(workflow::Column::CompletedAt, Expr::value(stamp.now))
+    };
+    let txn = db.begin().await?;
+    let Some(row) = change.apply(&txn, stamp.now).await? else {
+        txn.rollback().await?;
+        return Err(FinishError::Fenced);
+    };
+    let signal = events::append(
+        &txn,
+        stamp,
+        NewEvent {
+            kind: if retry {
+                kind::WORKFLOW_RETRYING
+            } else {
+                kind::WORKFLOW_FAILED
+            },
+            workflow_id: Some(claim.id),
+            chain_id: Some(claim.chain_id),
+            payload: json!({
+                "type": claim.workflow_type,
+                "attempt": claim.attempt,
+                "error": message,
+                "retryable": retryable,
+                "run_after": retry.then_some(run_after),
+            }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((row, vec![signal]))
+}
+
+/// Gives a claimed row back untouched (graceful shutdown): pending again,
+/// and the interrupted attempt does not count.
+pub async fn release(
+    db: &DatabaseConnection,
+    stamp: &Stamp,
+    claim: &workflow::Model,
+) -> Result<Vec<Signal>, FinishError> {
+    let txn = db.begin().await?;
+    let released = Change::of_claim(claim)
+        .to(WorkflowStatus::Pending)
+        .set(
+            workflow::Column::Attempt,
+            Expr::col(workflow::Column::Attempt).sub(1),
+        )
+        .set(workflow::Column::RunAfter, Expr::value(stamp.now))
+        .without_lease()
+        .apply(&txn, stamp.now)
+        .await?;
+    if released.is_none() {
+        txn.rollback().await?;
+        return Err(FinishError::Fenced);
+    }
+    let signal = events::append(
+        &txn,
+        stamp,
+        NewEvent {
+            kind: kind::WORKFLOW_RELEASED,
+            workflow_id: Some(claim.id),
+            chain_id: Some(claim.chain_id),
+            payload: json!({ "type": claim.workflow_type }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(vec![signal])
+}
+
+/// Delay before attempt `attempt + 1`: `base · 2^(attempt-1)`, ±25% jitter so
+/// a burst of failures does not retry in lockstep, capped at 10 minutes.
+pub fn backoff(base: Duration, attempt: i32) -> Duration {
+    let exp = u32::try_from(attempt.saturating_sub(1).clamp(0, 16)).unwrap_or(0);
+    let raw = base.saturating_mul(2u32.saturating_pow(exp));
+    let capped = raw.min(Duration::from_secs(600));
+    capped.mul_f64(0.75 + fastrand::f64() * 0.5)
+}
+
+pub(crate) fn delta(d: Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let base = Duration::from_secs(1);
+        for attempt in 1..=5 {
+            let nominal = 2f64.powi(attempt - 1);
+            let d = backoff(base, attempt).as_secs_f64();
+            assert!(
+                d >= nominal * 0.75 && d <= nominal * 1.25,
+                "attempt {attempt}: {d}"
+            );
+        }
+        assert!(backoff(base, 40) <= Duration::from_secs(750));
+    }
+}
