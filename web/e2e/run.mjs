@@ -18,6 +18,11 @@
 // calls; every scenario signs its browsers in with links of users it
 // creates, as an admin would.
 //
+// Declared workflow types run in external workers: the scenario that needs
+// one makes a service token with the CLI on the run's database (`baton
+// token create --service …`, as an operator would) and drives the worker
+// protocol (claimWorkflows, completeWorkflow) over fetch itself.
+//
 // Baton sends its notification email to an SMTP sink in this process
 // (BATON_SMTP_URL=smtp://127.0.0.1:PORT, for the whole run), which keeps
 // every message for the email scenario to read.
@@ -57,12 +62,27 @@ function ensureBinary() {
   return bin;
 }
 
+/** The run's database: a fresh SQLite file in the temp dir (the server and the CLI both use it). */
+const databaseUrl = (tmp) => `sqlite://${tmp}/baton.db?mode=rwc`;
+
+/**
+ * The `baton` CLI on the run's database, as an operator runs it beside the
+ * server (e.g. `token create`); answers its stdout, throws on failure.
+ */
+function runCli(bin, tmp, args) {
+  const env = { ...process.env, BATON_DATABASE_URL: databaseUrl(tmp), BATON_LOG: 'warn' };
+  delete env.DATABASE_URL;
+  const r = spawnSync(bin, args, { env, encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`baton ${args.join(' ')} exited with ${r.status}:\n${r.stderr}`);
+  return r.stdout;
+}
+
 async function startBaton(bin, tmp, smtpPort) {
   const env = { ...process.env };
   // The offline model, whatever the caller's shell says.
   for (const k of ['BATON_LLM_BASE_URL', 'BATON_LLM_API_KEY', 'DATABASE_URL', 'BATON_PUBLIC_URL']) delete env[k];
   Object.assign(env, {
-    BATON_DATABASE_URL: `sqlite://${tmp}/baton.db?mode=rwc`,
+    BATON_DATABASE_URL: databaseUrl(tmp),
     BATON_LISTEN: '127.0.0.1:0',
     BATON_WEB_DIR: distDir,
     BATON_POLL_MS: '200',
@@ -141,6 +161,27 @@ function makeApi(batonUrl, token) {
     if (body.errors) throw new Error(`GraphQL error: ${JSON.stringify(body.errors)}`);
     return body.data;
   };
+}
+
+/**
+ * GraphQL as an external worker sends it (its own service token), answering
+ * the whole reply, errors included, so a scenario can check refusals.
+ */
+function makeWorker(batonUrl, token) {
+  return async function call(query, variables = {}) {
+    const res = await fetch(`${batonUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    return res.json();
+  };
+}
+
+/** The data of a worker call that must succeed. */
+function dataOf(reply, what) {
+  if (reply.errors) throw new Error(`${what}: ${JSON.stringify(reply.errors)}`);
+  return reply.data;
 }
 
 async function newDraft(gql, prompt) {
@@ -1114,6 +1155,231 @@ scenario('email: a reviewer opens the decision link from the email and approves'
   t.consoleErrors.splice(0, t.consoleErrors.length, ...others);
 });
 
+// ---------- declared workflow types (issue 9) ----------
+
+/** What `summarize_ticket` takes: a `$ref` into `$defs` with a pattern, and a `oneOf` the form shows as JSON. */
+const TICKET_INPUT_SCHEMA = {
+  type: 'object',
+  required: ['ticket', 'text'],
+  $defs: {
+    Ticket: { type: 'string', title: 'Ticket', description: 'Its key, like OPS-42.', pattern: '^[A-Z]+-[0-9]+$' },
+  },
+  properties: {
+    ticket: { $ref: '#/$defs/Ticket' },
+    text: { type: 'string', title: 'Ticket text', minLength: 1, maxLength: 5000 },
+    audience: { title: 'Audience', oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+  },
+};
+
+/** What its runs hand the reviewer, titled for people. */
+const TICKET_ARTIFACT_SCHEMA = {
+  title: 'Ticket summary',
+  type: 'object',
+  required: ['headline', 'summary', 'key_points'],
+  additionalProperties: false,
+  properties: {
+    headline: { type: 'string', title: 'Headline', description: 'One line for the queue.' },
+    summary: { type: 'string', title: 'What happened' },
+    key_points: { type: 'array', title: 'Key points', minItems: 1, items: { type: 'string' } },
+    severity: { type: 'integer', title: 'Severity', minimum: 1, maximum: 5 },
+    customer: {
+      type: 'object',
+      title: 'Customer',
+      properties: { name: { type: 'string', title: 'Customer name' }, plan: { type: 'string', title: 'Plan' } },
+    },
+  },
+};
+
+const DECLARE = `mutation($input: DeclareWorkflowTypeInput!) { declareWorkflowType(input: $input) { name version } }`;
+const CLAIM = `mutation($types: [String!]!) {
+  claimWorkflows(types: $types, limit: 1, leaseSeconds: 60, waitSeconds: 10) {
+    handle
+    leaseExpiresAt
+    workflow { id type typeVersion status attempt input }
+  }
+}`;
+const COMPLETE = `mutation($handle: String!, $output: JSON, $artifact: JSON, $score: Float) {
+  completeWorkflow(handle: $handle, output: $output, artifact: $artifact, score: $score) {
+    id status typeVersion approval { id status }
+  }
+}`;
+
+/** Claims one run of `type` as the worker (long-polls up to 10 s). */
+async function claimOne(worker, type) {
+  const claims = dataOf(await worker(CLAIM, { types: [type] }), `claimWorkflows(${type})`).claimWorkflows;
+  assert(claims.length === 1, `one ${type} run to claim: ${JSON.stringify(claims)}`);
+  return claims[0];
+}
+
+scenario('declared type: an admin declares it on the Types page, a worker runs it, the reviewer reads its schema titles and approves', async (t) => {
+  // The next step's type, declared in the setup over GraphQL: no approval;
+  // its input schema takes the decision's keys.
+  await t.gql(DECLARE, {
+    input: {
+      name: 'publish_summary',
+      description: 'Posts an approved ticket summary.',
+      inputSchema: { type: 'object', properties: { channel: { type: 'string' }, approved: { type: 'boolean' } } },
+      requiresApproval: false,
+    },
+  });
+
+  // The admin declares summarize_ticket on the Types page; a JSON typo
+  // shows at its field before anything is sent.
+  const admin = await t.page(t.admin, 'admin');
+  await admin.goto(`${t.base}/types`);
+  await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Types' }).waitFor();
+  await admin.locator('tr[data-type="generate_draft"]').getByText('built-in').waitFor();
+  await admin.getByRole('button', { name: 'Declare a type' }).click();
+  const form = admin.getByRole('form', { name: 'Declare a workflow type' });
+  await form.getByLabel(/^Name/).fill('summarize_ticket');
+  await form.getByLabel(/^Description/).fill('Summarizes a support ticket for a reviewer.');
+  await form.getByLabel(/^Input schema/).fill(JSON.stringify(TICKET_INPUT_SCHEMA, null, 2));
+  const artifactBox = form.getByLabel(/^Artifact schema/);
+  await artifactBox.fill('{"type": "object", "properties": {');
+  await artifactBox.blur();
+  await form.locator('[data-field-error="artifactSchema"]').getByText(/^Not valid JSON/).waitFor();
+  await t.shot(admin, '43-declare-type-parse-error');
+  await artifactBox.fill(JSON.stringify(TICKET_ARTIFACT_SCHEMA, null, 2));
+  await form.locator('[data-field-error="artifactSchema"]').waitFor({ state: 'detached' });
+  await form.getByLabel(/^Approving starts/).selectOption('publish_summary');
+  await form.getByLabel(/^Input added on approval/).fill('{"channel": "ops"}');
+  await form.getByLabel(/^Timeout/).fill('120');
+  await form.getByRole('button', { name: 'Declare the type' }).click();
+  await admin.getByTestId('type-declared').getByText('Declared summarize ticket v1.').waitFor();
+  const row = admin.locator('tr[data-type="summarize_ticket"]');
+  await row.getByText('v1', { exact: true }).waitFor();
+  await row.getByRole('link', { name: 'publish summary' }).waitFor();
+  await t.shot(admin, '44-types-declared');
+  const declared = await t.gql(`{ workflowType(name: "summarize_ticket") { version builtIn timeoutSeconds artifactSchema nextOnApprove { workflowType input } declaredBy } }`);
+  assert(
+    declared.workflowType.version === 1 &&
+      !declared.workflowType.builtIn &&
+      declared.workflowType.timeoutSeconds === 120 &&
+      declared.workflowType.nextOnApprove?.workflowType === 'publish_summary' &&
+      declared.workflowType.nextOnApprove?.input?.channel === 'ops' &&
+      declared.workflowType.artifactSchema?.title === 'Ticket summary',
+    `declared as filled in: ${JSON.stringify(declared)}`,
+  );
+
+  // A submitter starts one from the form built from the declared schema.
+  const { page: filer } = await t.user('SUBMITTER', 'filer');
+  await filer.goto(`${t.base}/workflows/new?type=summarize_ticket`);
+  const ticket = filer.getByLabel(/^Ticket(?! text)/);
+  await ticket.fill('ops-42');
+  await filer.getByLabel(/^Ticket text/).fill('The printer on floor 3 prints blank pages.\nThe customer is on the Pro plan.');
+  await filer.getByLabel(/^Audience/).fill('["support", "facilities"]');
+  await filer.getByRole('button', { name: /Start summarize ticket/ }).click();
+  await filer.getByText('Must match the pattern ^[A-Z]+-[0-9]+$.').waitFor();
+  await t.shot(filer, '45-start-declared-type');
+  await ticket.fill('OPS-42');
+  await filer.getByRole('button', { name: /Start summarize ticket/ }).click();
+  await filer.getByRole('heading', { level: 1, name: /summarize ticket v1/ }).waitFor();
+  const workflowId = new URL(filer.url()).pathname.split('/').pop();
+
+  // The worker: a service token made with the CLI, then claim and complete over GraphQL.
+  const secret = t.cli(['token', 'create', '--name', 'e2e-worker', '--role', 'submitter', '--service', 'e2e-worker']).trim();
+  assert(/^baton_\S+$/.test(secret), `the CLI printed the secret alone: ${JSON.stringify(secret)}`);
+  const worker = makeWorker(t.base, secret);
+  const claim = await claimOne(worker, 'summarize_ticket');
+  assert(
+    claim.workflow.id === workflowId &&
+      claim.workflow.typeVersion === 1 &&
+      claim.workflow.input.ticket === 'OPS-42' &&
+      claim.workflow.input.audience?.[1] === 'facilities',
+    `claimed the submitted run: ${JSON.stringify(claim)}`,
+  );
+  // An artifact that breaks the schema is refused, and the claim stays open.
+  const refused = await worker(COMPLETE, { handle: claim.handle, output: { ok: true }, artifact: { headline: 'Printer' } });
+  assert(refused.errors?.[0]?.extensions?.code === 'BAD_USER_INPUT', `an invalid artifact is refused: ${JSON.stringify(refused)}`);
+  const artifact = {
+    headline: 'Printer on floor 3 prints blank pages',
+    summary: 'Every job comes out blank since Monday.\nToner was replaced; it did not help.',
+    key_points: ['Started Monday', 'Toner already replaced', 'Affects the whole floor'],
+    severity: 3,
+    customer: { name: 'Acme Ltd', plan: 'Pro' },
+  };
+  const done = dataOf(
+    await worker(COMPLETE, { handle: claim.handle, output: { words: 24 }, artifact, score: 82 }),
+    'completeWorkflow',
+  ).completeWorkflow;
+  assert(done.status === 'COMPLETED' && done.approval?.status === 'PENDING', `completed, waiting for a reviewer: ${JSON.stringify(done)}`);
+
+  // A new version with other titles: the approval keeps reading v1's.
+  await t.gql(DECLARE, {
+    input: {
+      name: 'summarize_ticket',
+      inputSchema: TICKET_INPUT_SCHEMA,
+      artifactSchema: {
+        ...TICKET_ARTIFACT_SCHEMA,
+        properties: { ...TICKET_ARTIFACT_SCHEMA.properties, headline: { type: 'string', title: 'Title (v2)' } },
+      },
+      requiresApproval: true,
+      nextOnApprove: { workflowType: 'publish_summary', input: { channel: 'ops' } },
+    },
+  });
+
+  // The reviewer: the queue names the type with its version; the review
+  // page lays the artifact out by v1's schema titles.
+  const { page: reviewer } = await t.user('REVIEWER', 'reader');
+  await reviewer.goto(`${t.base}/`);
+  const queueRow = reviewer.locator(`tr[data-approval-id="${done.approval.id}"]`);
+  await queueRow.getByText('summarize ticket v1').waitFor();
+  await queueRow.getByRole('link', { name: 'summarize_ticket' }).click();
+  const view = reviewer.getByTestId('schema-artifact');
+  await view.getByRole('heading', { name: 'Ticket summary · version 1' }).waitFor();
+  const field = (key) => view.locator(`[data-key="${key}"]`);
+  await field('headline').getByRole('term').getByText('Headline', { exact: true }).waitFor();
+  await field('headline').getByText('One line for the queue.').waitFor();
+  assert((await view.getByText('Title (v2)').count()) === 0, "v2's titles do not apply to a v1 run");
+  await field('summary').getByRole('term').getByText('What happened').waitFor();
+  const kept = await field('summary').locator('.schema-text').textContent();
+  assert(kept === artifact.summary, `the summary keeps its line break: ${JSON.stringify(kept)}`);
+  const points = await field('key_points').getByRole('listitem').allTextContents();
+  assert(points.join('|') === artifact.key_points.join('|'), `key points as a list: ${points}`);
+  await field('customer').locator('[data-key="plan"]').getByRole('term').getByText('Plan').waitFor();
+  // Required ones first, as `required` lists them (the server may hand the properties back sorted).
+  const order = await view.locator('.schema-fields:not(.schema-nested) > .schema-field').evaluateAll((els) => els.map((e) => e.dataset.key));
+  assert(order.join() === 'headline,summary,key_points,customer,severity', `fields in order: ${order}`);
+  await t.shot(reviewer, '46-review-declared-artifact');
+  await view.getByRole('button', { name: 'Raw JSON' }).click();
+  await view.getByLabel('Artifact data').getByText(/"severity": 3/).waitFor();
+  await view.getByRole('button', { name: 'Raw JSON' }).click();
+  await field('severity').waitFor();
+
+  // Approving starts publish_summary; the worker runs it and the card follows live.
+  await reviewer.getByLabel(/^Feedback/).fill('Clear enough; post it.');
+  await reviewer.getByRole('button', { name: /^Approve/ }).click();
+  const next = reviewer.getByTestId('next-workflow');
+  await next.getByRole('link', { name: 'publish summary v1' }).waitFor();
+  const publish = await claimOne(worker, 'publish_summary');
+  const input = publish.workflow.input;
+  // The contract says decision "approve"; the server sends "approved" (the
+  // built-in apply_feedback's word): either names the approval.
+  assert(
+    input.channel === 'ops' &&
+      input.approved === true &&
+      ['approve', 'approved'].includes(input.decision) &&
+      input.feedback === 'Clear enough; post it.' &&
+      input.approval_id === done.approval.id &&
+      typeof input.artifact_id === 'string' &&
+      typeof input.artifact_sha256 === 'string',
+    `the next step's input is the declared input plus the decision: ${JSON.stringify(input)}`,
+  );
+  dataOf(await worker(COMPLETE, { handle: publish.handle, output: { posted: true } }), 'completeWorkflow(publish_summary)');
+  await reviewer.locator('[data-testid="next-workflow"][data-status="COMPLETED"]').waitFor();
+  await t.shot(reviewer, '47-declared-approved-next-done');
+
+  // The workflow's page names the version and links to its type.
+  await reviewer.goto(`${t.base}/workflows/${workflowId}`);
+  await reviewer.getByRole('heading', { level: 1, name: /summarize ticket v1/ }).waitFor();
+  await reviewer.getByTestId('schema-artifact').waitFor();
+  await reviewer.getByRole('link', { name: 'summarize ticket v1' }).first().click();
+  await reviewer.getByText(/This is version 1; new runs use version 2/).waitFor();
+  await reviewer.locator('pre[aria-label="Artifact schema"]').getByText(/"title": "Ticket summary"/).waitFor();
+  assert((await reviewer.getByRole('button', { name: 'Declare a new version' }).count()) === 0, 'only admins declare');
+  await t.shot(reviewer, '48-type-version-1');
+});
+
 // ---------- runner ----------
 
 async function main() {
@@ -1162,6 +1428,8 @@ async function main() {
         gql,
         /** The SMTP sink baton sends its email to. */
         mail,
+        /** The `baton` CLI on the server's database (stdout). */
+        cli: (args) => runCli(bin, tmp, args),
         /** The admin's browser context, signed in from the printed link (pages opened here close after the scenario). */
         admin,
         lastPage: undefined,

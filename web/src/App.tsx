@@ -12,6 +12,9 @@ import { Routes, type Route } from './router';
 
 // Only admins use it: loaded when first opened.
 const AdminPage = lazy(() => import('./pages/AdminPage').then((m) => ({ default: m.AdminPage })));
+// Read now and then (and the declare form is for admins): loaded when first opened.
+const TypesPage = lazy(() => import('./pages/TypesPage').then((m) => ({ default: m.TypesPage })));
+const TypeDetailPage = lazy(() => import('./pages/TypesPage').then((m) => ({ default: m.TypeDetailPage })));
 
 // Order matters: `/workflows/new` before `/workflows/:id`.
 const routes: Route[] = [
@@ -21,6 +24,8 @@ const routes: Route[] = [
   { path: '/workflows/new', render: () => <StartWorkflowPage /> },
   { path: '/workflows/:id', render: () => <WorkflowDetailPage /> },
   { path: '/deployments', render: () => <DeploymentsPage /> },
+  { path: '/types', render: () => <TypesPage /> },
+  { path: '/types/:name', render: () => <TypeDetailPage /> },
   { path: '/admin', render: () => <AdminPage section="users" /> },
   { path: '/admin/tokens', render: () => <AdminPage section="tokens" /> },
   { path: '/admin/policies', render: () => <AdminPage section="policies" /> },

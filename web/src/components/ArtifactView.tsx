@@ -1,12 +1,15 @@
 // What a reviewer reads: a draft as prose with its rubric and, for a
-// revision, the changes from its parent; any other artifact as JSON.
+// revision, the changes from its parent; an artifact of a declared type
+// with an `artifactSchema` laid out by that schema's titles
+// (SchemaArtifactView); any other artifact as JSON.
 
 import { useId, useState } from 'react';
 import { paragraphs, readDraft, type Draft, type RubricItem } from '../lib/draft';
 import { formatScore, humanizeKey } from '../lib/format';
-import { getString } from '../lib/json';
+import { getString, isObject } from '../lib/json';
 import { DiffView } from './DiffView';
 import { JsonView } from './JsonView';
+import { SchemaArtifactView } from './SchemaArtifactView';
 
 export interface ParentArtifact {
   id: string;
@@ -19,9 +22,11 @@ export interface ArtifactViewProps {
   data: unknown;
   version?: number | null | undefined;
   parent?: ParentArtifact | null | undefined;
+  /** The `artifactSchema` of the declared type version that made it, if any. */
+  schema?: unknown;
 }
 
-export function ArtifactView({ artifactType, data, version, parent }: ArtifactViewProps) {
+export function ArtifactView({ artifactType, data, version, parent, schema }: ArtifactViewProps) {
   if (artifactType === 'draft') {
     const draft = readDraft(data);
     if (draft) return <DraftView draft={draft} version={version} parent={parent} />;
@@ -32,6 +37,9 @@ export function ArtifactView({ artifactType, data, version, parent }: ArtifactVi
         <JsonView value={data} label="Artifact data" />
       </section>
     );
+  }
+  if (isObject(schema)) {
+    return <SchemaArtifactView artifactType={artifactType} schema={schema} data={data} version={version} />;
   }
   return (
     <section className="card stack" aria-label="Artifact data">

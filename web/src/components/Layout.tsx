@@ -95,6 +95,7 @@ export function Layout({ children }: { children: ReactNode }) {
   const inNew = pathname === '/workflows/new';
   const inWorkflows = pathname.startsWith('/workflows') && !inNew;
   const inDeployments = pathname === '/deployments';
+  const inTypes = pathname === '/types' || pathname.startsWith('/types/');
   const inAdmin = pathname === '/admin' || pathname.startsWith('/admin/');
 
   return (
@@ -122,6 +123,11 @@ export function Layout({ children }: { children: ReactNode }) {
               <li>
                 <NavLink to="/deployments" active={inDeployments}>
                   Deployments
+                </NavLink>
+              </li>
+              <li>
+                <NavLink to="/types" active={inTypes}>
+                  Types
                 </NavLink>
               </li>
               {viewer.canSubmit ? (

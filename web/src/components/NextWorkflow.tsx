@@ -4,7 +4,7 @@
 
 import { graphql } from '../gql';
 import type { ChainWorkflowFragment, WorkflowStatus } from '../gql/graphql';
-import { formatScore, typeLabel } from '../lib/format';
+import { formatScore, typeVersionLabel } from '../lib/format';
 import { getBoolean, getNumber } from '../lib/json';
 import { Link } from '../router';
 import { StatusBadge } from './StatusBadge';
@@ -13,6 +13,7 @@ export const ChainWorkflowFields = graphql(`
   fragment ChainWorkflow on Workflow {
     id
     type
+    typeVersion
     status
     chainId
     createdAt
@@ -47,7 +48,7 @@ export function NextWorkflowCard({ workflow }: { workflow: ChainWorkflowFragment
   return (
     <div className="next-workflow stack-sm" data-testid="next-workflow" data-status={workflow.status}>
       <p className="next-title">
-        Next: <Link to={`/workflows/${workflow.id}`}>{typeLabel(workflow.type)}</Link>{' '}
+        Next: <Link to={`/workflows/${workflow.id}`}>{typeVersionLabel(workflow.type, workflow.typeVersion)}</Link>{' '}
         <StatusBadge status={workflow.status} />
       </p>
       {workflow.status === 'PENDING' || workflow.status === 'RUNNING' ? (

@@ -1,6 +1,7 @@
 // Inputs for the fields of a JSON Schema (lib/schemaForm.ts), each with its
 // label, required mark, limits, description and error.
 
+import { formatWords } from '../lib/jsonSchema';
 import type { FieldErrors, FormField, FormValues } from '../lib/schemaForm';
 
 export interface SchemaFieldsProps {
@@ -21,11 +22,18 @@ function limitsText(f: FormField): string | undefined {
     if (f.exclusiveMinimum !== undefined) parts.push(`more than ${f.exclusiveMinimum}`);
     if (f.exclusiveMaximum !== undefined) parts.push(`less than ${f.exclusiveMaximum}`);
     if (f.kind === 'integer') parts.push('whole number');
+    if (f.multipleOf !== undefined) parts.push(`a multiple of ${f.multipleOf}`);
   }
   if ((f.kind === 'string' || f.kind === 'text') && f.maxLength !== undefined) {
     parts.push(`up to ${f.maxLength.toLocaleString('en-US')} characters`);
   }
-  if (f.kind === 'json') parts.push('JSON');
+  if (f.kind === 'string' || f.kind === 'text') {
+    const format = formatWords(f.format);
+    if (format) parts.push(format);
+    else if (f.format) parts.push(`format ${f.format}`);
+    if (f.pattern !== undefined) parts.push(`matching ${f.pattern}`);
+  }
+  if (f.kind === 'json') parts.push(f.shape ?? 'JSON');
   if (f.default !== undefined && f.kind !== 'boolean') parts.push(`default ${JSON.stringify(f.default)}`);
   return parts.length ? parts.join(', ') : undefined;
 }
@@ -94,9 +102,10 @@ export function SchemaFields({ fields, values, errors, onChange, idPrefix }: Sch
           control = (
             <textarea
               {...common}
-              rows={f.kind === 'json' ? 4 : 5}
+              rows={f.root ? 10 : f.kind === 'json' ? 4 : 5}
+              spellCheck={f.kind === 'json' ? false : undefined}
               value={text}
-              maxLength={f.maxLength}
+              maxLength={f.kind === 'text' ? f.maxLength : undefined}
               className={f.kind === 'json' ? 'mono' : undefined}
               onChange={(e) => onChange(f.name, e.target.value)}
             />
@@ -114,11 +123,13 @@ export function SchemaFields({ fields, values, errors, onChange, idPrefix }: Sch
               onChange={(e) => onChange(f.name, e.target.value)}
             />
           );
+        } else if (f.kind === 'date') {
+          control = <input {...common} type="date" value={text} onChange={(e) => onChange(f.name, e.target.value)} />;
         } else {
           control = (
             <input
               {...common}
-              type="text"
+              type={f.format === 'email' ? 'email' : f.format === 'uri' ? 'url' : 'text'}
               value={text}
               maxLength={f.maxLength}
               onChange={(e) => onChange(f.name, e.target.value)}

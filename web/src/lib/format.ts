@@ -78,6 +78,11 @@ export function typeLabel(name: string): string {
   return name.replace(/_/g, ' ');
 }
 
+/** A workflow's type with the declared version it ran with: "summarize v2"; built-in types have none. */
+export function typeVersionLabel(name: string, version: number | null | undefined): string {
+  return version === null || version === undefined ? typeLabel(name) : `${typeLabel(name)} v${version}`;
+}
+
 export function shortId(id: string): string {
   return id.length > 8 ? id.slice(-8) : id;
 }

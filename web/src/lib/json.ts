@@ -25,6 +25,12 @@ export function getBoolean(value: unknown, key: string): boolean | undefined {
   return typeof v === 'boolean' ? v : undefined;
 }
 
+/** The first non-blank string among an object's own values (a line that tells declared types' runs apart). */
+export function firstString(value: unknown): string | undefined {
+  if (!isObject(value)) return undefined;
+  return Object.values(value).find((v): v is string => typeof v === 'string' && v.trim() !== '');
+}
+
 /** Pretty JSON for people; never throws (cycles cannot come from the wire). */
 export function formatJson(value: unknown): string {
   if (value === undefined) return 'undefined';

@@ -110,3 +110,157 @@ describe('formFieldOf', () => {
     expect(formFieldOf('input', fields)).toBeUndefined();
   });
 });
+
+// A declared type's schema as pydantic (the Python client) writes one:
+// `$defs` and `$ref`, `anyOf` with null for optional fields, titles everywhere.
+const declared = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  title: 'SummarizeInput',
+  type: 'object',
+  $defs: {
+    Tone: { title: 'Tone', enum: ['plain', 'warm', 'formal'], type: 'string' },
+    Source: {
+      title: 'Source',
+      type: 'object',
+      required: ['url'],
+      properties: { url: { type: 'string', format: 'uri' }, pages: { type: 'integer', minimum: 1 } },
+      additionalProperties: false,
+    },
+  },
+  required: ['text', 'ticket'],
+  properties: {
+    text: { title: 'Text to summarize', type: 'string', minLength: 1 },
+    ticket: { title: 'Ticket', type: 'string', pattern: '^[A-Z]{2,5}-\\d+$' },
+    tone: { $ref: '#/$defs/Tone', description: 'How it should sound.' },
+    words: { anyOf: [{ type: 'integer', multipleOf: 10, maximum: 300 }, { type: 'null' }], title: 'Words', default: null },
+    due: { type: 'string', format: 'date' },
+    source: { allOf: [{ $ref: '#/$defs/Source' }], title: 'Where it comes from' },
+    audience: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+    tags: { type: 'array', items: { type: 'string', maxLength: 10 }, maxItems: 3 },
+    kind: { const: 'summary' },
+  },
+};
+
+describe('declared schemas (JSON Schema 2020-12)', () => {
+  const fields = fieldsFromSchema(declared);
+  const byName = Object.fromEntries(fields.map((f) => [f.name, f]));
+
+  it('follows $ref into $defs, unwraps allOf [X] and anyOf [X, null], keeps the outer title and description', () => {
+    expect(byName.tone).toMatchObject({ kind: 'enum', label: 'Tone', options: ['plain', 'warm', 'formal'], description: 'How it should sound.' });
+    expect(byName.words).toMatchObject({ kind: 'integer', label: 'Words', multipleOf: 10, maximum: 300 });
+    expect(byName.source).toMatchObject({ kind: 'json', label: 'Where it comes from', shape: 'a JSON object with url, pages' });
+    expect(byName.due?.kind).toBe('date');
+    expect(byName.kind).toMatchObject({ kind: 'enum', options: ['summary'] });
+  });
+
+  it('falls back to a JSON field for oneOf, arrays and objects', () => {
+    expect(byName.audience?.kind).toBe('json');
+    expect(byName.tags).toMatchObject({ kind: 'json', shape: 'a JSON list' });
+  });
+
+  it('never builds an input that breaks a keyword it knows', () => {
+    const values = {
+      ...initialValues(fields),
+      text: 'Long text.',
+      ticket: 'ops-12',
+      words: '15',
+      due: '2026-02-30x',
+      source: '{"pages": 0}',
+      tags: '["a", "b", "c", "d"]',
+    };
+    expect(buildInput(fields, values).errors).toEqual({
+      ticket: 'Must match the pattern ^[A-Z]{2,5}-\\d+$.',
+      words: 'Must be a multiple of 10.',
+      due: 'Must be a date like 2026-01-31.',
+      source: 'Must have “url”.',
+      tags: 'Must list at most 3 items.',
+    });
+    expect(
+      buildInput(fields, { ...values, source: '{"url": "https://x.test/a", "pages": 0}', tags: '["ok", "much too long"]' }).errors,
+    ).toMatchObject({ source: 'pages: Must be at least 1.', tags: '[1]: Must be at most 10 characters long (now 13).' });
+    expect(buildInput(fields, { ...values, source: '{"url": "https://x.test", "extra": 1}' }).errors.source).toBe(
+      '“extra” is not allowed here.',
+    );
+  });
+
+  it('builds the input when every known keyword holds; the required const is chosen already', () => {
+    const values = {
+      ...initialValues(fields),
+      text: 'Long text.',
+      ticket: 'OPS-12',
+      tone: '1',
+      words: '120',
+      due: '2026-01-31',
+      source: '{"url": "https://x.test/a"}',
+      audience: '["ops", "sales"]',
+    };
+    expect(initialValues(fields).kind).toBe('');
+    expect(buildInput(fields, values)).toEqual({
+      input: {
+        text: 'Long text.',
+        ticket: 'OPS-12',
+        tone: 'warm',
+        words: 120,
+        due: '2026-01-31',
+        source: { url: 'https://x.test/a' },
+        audience: ['ops', 'sales'],
+      },
+      errors: {},
+    });
+    const requiredConst = fieldsFromSchema({ type: 'object', required: ['kind'], properties: { kind: { const: 'summary' } } });
+    expect(buildInput(requiredConst, initialValues(requiredConst)).input).toEqual({ kind: 'summary' });
+  });
+
+  it('treats a $ref it cannot follow (remote, missing, cyclic) as a JSON field', () => {
+    const f = fieldsFromSchema({
+      type: 'object',
+      $defs: { loop: { $ref: '#/$defs/loop' } },
+      properties: {
+        remote: { $ref: 'https://example.com/schema.json' },
+        missing: { $ref: '#/$defs/nope' },
+        loop: { $ref: '#/$defs/loop' },
+      },
+    });
+    expect(f.map((x) => x.kind)).toEqual(['json', 'json', 'json']);
+    expect(buildInput(f, { remote: '{"a": 1}', missing: '2', loop: '"x"' })).toEqual({
+      input: { remote: { a: 1 }, missing: 2, loop: 'x' },
+      errors: {},
+    });
+  });
+
+  it('merges allOf parts into one form and reads a root $ref', () => {
+    const f = fieldsFromSchema({
+      $ref: '#/$defs/In',
+      $defs: {
+        In: {
+          allOf: [
+            { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] },
+            { properties: { b: { type: 'boolean' } } },
+          ],
+        },
+      },
+    });
+    expect(f.map((x) => [x.name, x.kind, x.required])).toEqual([
+      ['a', 'string', true],
+      ['b', 'boolean', false],
+    ]);
+  });
+
+  it('gives a root it cannot split into fields one JSON field for the whole input', () => {
+    const union = {
+      oneOf: [
+        { type: 'object', required: ['url'], properties: { url: { type: 'string' } } },
+        { type: 'object', required: ['text'], properties: { text: { type: 'string' } } },
+      ],
+    };
+    const f = fieldsFromSchema(union);
+    expect(f).toHaveLength(1);
+    expect(f[0]).toMatchObject({ name: 'input', kind: 'json', root: true, label: 'Input' });
+    expect(buildInput(f, { input: '{"text": "hi"}' })).toEqual({ input: { text: 'hi' }, errors: {} });
+    expect(buildInput(f, { input: '[1]' }).errors).toEqual({ input: 'Must be a JSON object.' });
+    expect(formFieldOf('input.text', f)).toBe('input');
+    expect(formFieldOf('input', f)).toBe('input');
+    expect(fieldsFromSchema({ type: 'object' })).toEqual([]);
+    expect(fieldsFromSchema({ type: 'object', additionalProperties: { type: 'string' } })[0]?.root).toBe(true);
+  });
+});

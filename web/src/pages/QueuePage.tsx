@@ -17,8 +17,8 @@ import { useNow } from '../hooks/useNow';
 import { useShortcuts } from '../hooks/useShortcuts';
 import { useTitle } from '../hooks/useTitle';
 import { useViewer } from '../hooks/viewer';
-import { formatAge, formatDateTime, formatScore, typeLabel } from '../lib/format';
-import { getString, isObject } from '../lib/json';
+import { formatAge, formatDateTime, formatScore, typeLabel, typeVersionLabel } from '../lib/format';
+import { firstString, getString, isObject } from '../lib/json';
 import { pruneSelection, selectAllState, summarizeBatch, toggled } from '../lib/batch';
 import { problemsOf, type Problem } from '../lib/errors';
 import { approvalsText, decisionBlock } from '../lib/policy';
@@ -51,6 +51,7 @@ export const QueueApprovalFields = graphql(`
     workflow {
       id
       type
+      typeVersion
     }
   }
 `);
@@ -183,7 +184,11 @@ function rowLabel(a: QueueApprovalFragment): string {
 
 function excerpt(a: QueueApprovalFragment): string | undefined {
   const brief = isObject(a.artifactData) ? a.artifactData.brief : undefined;
-  const text = getString(brief, 'prompt') ?? getString(a.artifactData, 'text') ?? getString(a.artifactData, 'summary');
+  const text =
+    getString(brief, 'prompt') ??
+    getString(a.artifactData, 'text') ??
+    getString(a.artifactData, 'summary') ??
+    (a.workflow.typeVersion !== null && a.workflow.typeVersion !== undefined ? firstString(a.artifactData) : undefined);
   if (text === undefined) return undefined;
   return text.length > 120 ? `${text.slice(0, 117)}…` : text;
 }
@@ -401,7 +406,7 @@ function QueueTable({ artifactType }: { artifactType: string | null }) {
                         <span className="excerpt row-blocked">{block}</span>
                       ) : null}
                     </td>
-                    <td className="workflow-type">{typeLabel(a.workflow.type)}</td>
+                    <td className="workflow-type">{typeVersionLabel(a.workflow.type, a.workflow.typeVersion)}</td>
                     <td>
                       <time dateTime={a.createdAt} title={formatDateTime(a.createdAt)}>
                         {formatAge(a.createdAt, now)}

@@ -24,6 +24,7 @@ import type {
   ReviewApprovalQuery,
 } from '../gql/graphql';
 import { useOnReconnect } from '../hooks/live';
+import { useArtifactSchema } from '../hooks/useArtifactSchema';
 import { useLiveEvents } from '../hooks/useLiveEvents';
 import { useNow } from '../hooks/useNow';
 import { useShortcuts } from '../hooks/useShortcuts';
@@ -31,7 +32,7 @@ import { useTitle } from '../hooks/useTitle';
 import { useViewer } from '../hooks/viewer';
 import { editBase, editsOf, initialEdit, type EditBase, type EditValue } from '../lib/edits';
 import { hasProblem, problemsOf, type Problem } from '../lib/errors';
-import { formatAgo, formatDateTime, formatScore, typeLabel } from '../lib/format';
+import { formatAgo, formatDateTime, formatScore, typeLabel, typeVersionLabel } from '../lib/format';
 import type { JsonObject } from '../lib/json';
 import { approvalsText, decisionBlock } from '../lib/policy';
 import { Link, useParams } from '../router';
@@ -71,6 +72,7 @@ const ReviewApprovalQueryDoc = graphql(`
       workflow {
         id
         type
+        typeVersion
         createdAt
         triggeredByApproval {
           id
@@ -245,6 +247,8 @@ function Review({ approval, reload }: { approval: Approval; reload: () => void }
     () => editBase(approval.artifactType, approval.artifact?.content ?? approval.artifactData, approval.experiment?.optimalConfig),
     [approval.artifactType, approval.artifact?.content, approval.artifactData, approval.experiment?.optimalConfig],
   );
+  // A declared type's artifact reads by the schema of the version that made it.
+  const artifactSchema = useArtifactSchema(approval.workflow.type, approval.workflow.typeVersion);
   const [edit, setEdit] = useState<EditValue | null>(null);
   const editing = pending && block === null && base !== null && edit !== null;
   const edited = editing ? editsOf(base, edit) : null;
@@ -283,7 +287,11 @@ function Review({ approval, reload }: { approval: Approval; reload: () => void }
             Review {typeLabel(approval.artifactType)} <StatusBadge status={approval.status} />
           </h1>
           <p className="muted small">
-            from <Link to={`/workflows/${approval.workflow.id}`}>{typeLabel(approval.workflow.type)}</Link> ·{' '}
+            from{' '}
+            <Link to={`/workflows/${approval.workflow.id}`}>
+              {typeVersionLabel(approval.workflow.type, approval.workflow.typeVersion)}
+            </Link>{' '}
+            ·{' '}
             <time dateTime={approval.createdAt} title={formatDateTime(approval.createdAt)}>
               created {formatAgo(approval.createdAt, now)}
             </time>{' '}
@@ -303,12 +311,15 @@ function Review({ approval, reload }: { approval: Approval; reload: () => void }
           ) : null}
           {approval.experiment ? (
             <ExperimentView experiment={approval.experiment} />
+          ) : artifactSchema.loading ? (
+            <Loading label="Loading the artifact's schema…" />
           ) : (
             <ArtifactView
               artifactType={approval.artifactType}
               data={approval.artifactData}
               version={approval.artifact?.version}
               parent={approval.artifact?.parent}
+              schema={artifactSchema.schema}
             />
           )}
         </div>

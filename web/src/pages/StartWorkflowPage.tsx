@@ -12,15 +12,17 @@ import type { StartWorkflowTypesQuery } from '../gql/graphql';
 import { useTitle } from '../hooks/useTitle';
 import { useViewer } from '../hooks/viewer';
 import { problemsOf, splitFieldErrors, type Problem } from '../lib/errors';
-import { typeLabel } from '../lib/format';
+import { typeLabel, typeVersionLabel } from '../lib/format';
 import { roleLabel } from '../lib/policy';
 import { buildInput, fieldsFromSchema, formFieldOf, initialValues, type FieldErrors, type FormValues } from '../lib/schemaForm';
-import { navigate, useSearchParam } from '../router';
+import { Link, navigate, useSearchParam } from '../router';
 
 const StartWorkflowTypesQueryDoc = graphql(`
   query StartWorkflowTypes {
     workflowTypes {
       name
+      version
+      builtIn
       description
       requiresApproval
       inputSchema
@@ -82,13 +84,14 @@ function StartWorkflow() {
             <select id="wf-type" value={selected.name} onChange={(e) => setTypeParam(e.target.value)}>
               {types.map((t) => (
                 <option key={t.name} value={t.name}>
-                  {typeLabel(t.name)}
+                  {typeVersionLabel(t.name, t.builtIn ? null : t.version)}
                 </option>
               ))}
             </select>
             <p className="hint">
               {selected.description}
-              {selected.requiresApproval ? ' A reviewer decides on what it produces.' : ''}
+              {selected.requiresApproval ? ' A reviewer decides on what it produces.' : ''}{' '}
+              <Link to={`/types/${encodeURIComponent(selected.name)}`}>About this type</Link>
             </p>
           </div>
           <StartForm key={selected.name} type={selected} />

@@ -12,6 +12,7 @@ import { StatusBadge } from '../components/StatusBadge';
 import { graphql } from '../gql';
 import type { DetailApprovalEventsSubscription, WorkflowDetailQuery } from '../gql/graphql';
 import { useOnReconnect } from '../hooks/live';
+import { useArtifactSchema } from '../hooks/useArtifactSchema';
 import { useClaimWatch } from '../hooks/useClaimWatch';
 import { useDebounced } from '../hooks/useDebounced';
 import { useLiveEvents } from '../hooks/useLiveEvents';
@@ -25,7 +26,7 @@ import {
   formatDuration,
   formatInt,
   formatScore,
-  typeLabel,
+  typeVersionLabel,
 } from '../lib/format';
 import { canControlWorkflow, roleLabel } from '../lib/policy';
 import { canCancel, canRetry, isActive } from '../lib/workflowStatus';
@@ -36,6 +37,7 @@ const WorkflowDetailQueryDoc = graphql(`
     workflow(id: $id) {
       id
       type
+      typeVersion
       status
       input
       output
@@ -77,6 +79,7 @@ const WorkflowDetailQueryDoc = graphql(`
       chain {
         id
         type
+        typeVersion
         status
         createdAt
         completedAt
@@ -176,7 +179,7 @@ export function WorkflowDetailPage() {
   // urql keeps the previous result while new variables load.
   const current = operation?.variables.id === id;
   const workflow = current ? data?.workflow : undefined;
-  useTitle(workflow ? typeLabel(workflow.type) : 'Workflow');
+  useTitle(workflow ? typeVersionLabel(workflow.type, workflow.typeVersion) : 'Workflow');
 
   // Live without polling. Any status change in the chain (this workflow's
   // retries, completion, failure, cancellation; the next workflow being
@@ -206,6 +209,8 @@ export function WorkflowDetailPage() {
 }
 
 function Detail({ workflow: w, reload }: { workflow: Workflow; reload: () => void }) {
+  // A declared type's artifacts read by the schema of the version that made them.
+  const artifactSchema = useArtifactSchema(w.type, w.typeVersion);
   return (
     <article className="stack" aria-labelledby="wf-title">
       <div className="page-head">
@@ -214,7 +219,7 @@ function Detail({ workflow: w, reload }: { workflow: Workflow; reload: () => voi
             <Link to="/workflows">Workflows</Link> / <span className="mono">{w.id}</span>
           </p>
           <h1 id="wf-title">
-            {typeLabel(w.type)} <StatusBadge status={w.status} />
+            {typeVersionLabel(w.type, w.typeVersion)} <StatusBadge status={w.status} />
           </h1>
         </div>
         <Actions workflow={w} reload={reload} />
@@ -247,7 +252,17 @@ function Detail({ workflow: w, reload }: { workflow: Workflow; reload: () => voi
           <ExperimentSection key={a.id} workflowId={w.id} fallback={a.content} />
         ) : (
           <section key={a.id} aria-label={`Artifact: ${a.kind}, version ${a.version}`}>
-            <ArtifactView artifactType={a.kind} data={a.content} version={a.version} parent={a.parent} />
+            {artifactSchema.loading ? (
+              <Loading label="Loading the artifact's schema…" />
+            ) : (
+              <ArtifactView
+                artifactType={a.kind}
+                data={a.content}
+                version={a.version}
+                parent={a.parent}
+                schema={artifactSchema.schema}
+              />
+            )}
           </section>
         ),
       )}
@@ -312,7 +327,14 @@ function Actions({ workflow: w, reload }: { workflow: Workflow; reload: () => vo
 }
 
 function Facts({ workflow: w }: { workflow: Workflow }) {
+  const typeHref = `/types/${encodeURIComponent(w.type)}${w.typeVersion ? `?version=${w.typeVersion}` : ''}`;
   const rows: [string, ReactNode][] = [
+    [
+      'Type',
+      <Link key="type" to={typeHref}>
+        {typeVersionLabel(w.type, w.typeVersion)}
+      </Link>,
+    ],
     ['Attempts', `${w.attempt} of ${w.maxAttempts}`],
     ['Created', `${formatDateTime(w.createdAt)} by ${w.createdBy}`],
     ['Started', formatDateTime(w.startedAt)],
@@ -363,7 +385,11 @@ function Timeline({ workflow: w }: { workflow: Workflow }) {
       current: c.id === w.id,
       node: (
         <>
-          {c.id === w.id ? <strong>{typeLabel(c.type)}</strong> : <Link to={`/workflows/${c.id}`}>{typeLabel(c.type)}</Link>}{' '}
+          {c.id === w.id ? (
+            <strong>{typeVersionLabel(c.type, c.typeVersion)}</strong>
+          ) : (
+            <Link to={`/workflows/${c.id}`}>{typeVersionLabel(c.type, c.typeVersion)}</Link>
+          )}{' '}
           <StatusBadge status={c.status} />
           <span className="muted small"> {formatDateTime(c.createdAt)}</span>
         </>

@@ -24,8 +24,8 @@ import { useNow } from '../hooks/useNow';
 import { useTitle } from '../hooks/useTitle';
 import { useViewer } from '../hooks/viewer';
 import { problemsOf, type Problem } from '../lib/errors';
-import { between, formatAge, formatDateTime, formatDuration, typeLabel } from '../lib/format';
-import { getString } from '../lib/json';
+import { between, formatAge, formatDateTime, formatDuration, typeLabel, typeVersionLabel } from '../lib/format';
+import { firstString, getString } from '../lib/json';
 import { hasMoreRows, initialLiveList, liveListReducer, moreCursor, visibleRows } from '../lib/liveWorkflows';
 import { isWorkflowStatus, WORKFLOW_STATUSES } from '../lib/workflowStatus';
 import { Link, useSearchParam } from '../router';
@@ -34,6 +34,7 @@ export const WorkflowRowFields = graphql(`
   fragment WorkflowRow on Workflow {
     id
     type
+    typeVersion
     status
     input
     attempt
@@ -101,9 +102,9 @@ const WorkflowsApprovalEventsSub = graphql(`
 
 const PAGE_SIZE = 25;
 
-/** A line that tells runs apart: the prompt, or the feedback being applied. */
-function summary(input: unknown): string | undefined {
-  const text = getString(input, 'prompt') ?? getString(input, 'feedback');
+/** A line that tells runs apart: the prompt, the feedback being applied, or (declared types) the first text given. */
+function summary(input: unknown, declared: boolean): string | undefined {
+  const text = getString(input, 'prompt') ?? getString(input, 'feedback') ?? (declared ? firstString(input) : undefined);
   if (text === undefined || text.trim() === '') return undefined;
   return text.length > 90 ? `${text.slice(0, 87)}…` : text;
 }
@@ -280,8 +281,12 @@ function WorkflowTable({ type, status }: { type: string | null; status: Workflow
             {rows.map((w) => (
               <tr key={w.id} data-workflow-id={w.id}>
                 <td>
-                  <Link to={`/workflows/${w.id}`}>{typeLabel(w.type)}</Link>
-                  <span className="excerpt">{summary(w.input) ?? <span className="mono">{w.id.slice(-12)}</span>}</span>
+                  <Link to={`/workflows/${w.id}`}>{typeVersionLabel(w.type, w.typeVersion)}</Link>
+                  <span className="excerpt">
+                    {summary(w.input, w.typeVersion !== null && w.typeVersion !== undefined) ?? (
+                      <span className="mono">{w.id.slice(-12)}</span>
+                    )}
+                  </span>
                 </td>
                 <td>
                   <StatusBadge status={w.status} />
