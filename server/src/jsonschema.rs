@@ -221,22 +221,24 @@ fn steps_of(root: &Value, pointer: &str) -> Vec<Step> {
     let mut steps = Vec::new();
     for token in pointer.split('/').skip(1) {
         let token = token.replace("~1", "/").replace("~0", "~");
-        match at {
-            Some(Value::Array(items)) if token.parse::<usize>().is_ok() => {
-                let i = token.parse::<usize>().unwrap_or_default();
+        let index = token.parse::<usize>();
+        match (at, index) {
+            (Some(Value::Array(items)), Ok(i)) => {
                 at = items.get(i);
                 steps.push(Step::Index(i));
             }
-            Some(Value::Object(members)) => {
+            (Some(Value::Object(members)), _) => {
                 at = members.get(&token);
                 steps.push(Step::Member(token));
             }
-            _ => {
+            // Past the end of the instance (not expected): guess by shape.
+            (_, Ok(i)) => {
                 at = None;
-                steps.push(match token.parse::<usize>() {
-                    Ok(i) if !token.starts_with('0') || token == "0" => Step::Index(i),
-                    _ => Step::Member(token),
-                });
+                steps.push(Step::Index(i));
+            }
+            (_, Err(_)) => {
+                at = None;
+                steps.push(Step::Member(token));
             }
         }
     }
@@ -466,8 +468,16 @@ fn count_noun(schema: Option<&Value>, keyword_path: &str) -> Option<String> {
 
 fn schema_error(error: &::jsonschema::ValidationError<'_>, schema: &Value) -> String {
     use ::jsonschema::error::ValidationErrorKind as K;
-    if let K::Referencing(e) = error.kind() {
-        return e.to_string();
+    match error.kind() {
+        // Nothing is fetched, so a reference to another document cannot
+        // resolve; say that rather than which crate feature would fetch it.
+        K::Referencing(::jsonschema::ReferencingError::Unretrievable { uri, .. }) => {
+            return format!(
+                "$ref '{uri}' points outside the schema; only references within it resolve"
+            );
+        }
+        K::Referencing(e) => return e.to_string(),
+        _ => {}
     }
     // A meta-schema error: its instance is (part of) the schema.
     let mut found = Vec::new();

@@ -318,7 +318,7 @@ impl Workflow for RunExperiment {
                 "sn_type": { "enum": ["larger_is_better", "smaller_is_better", "nominal_is_best"] },
                 "replicates": { "type": "integer", "minimum": 1, "maximum": 10 },
                 "briefs": {
-                    "type": "array", "minItems": 1, "maxItems": 10,
+                    "type": "array", "minItems": 1, "maxItems": 10, "x-count-noun": "brief",
                     "items": {
                         "type": "object", "required": ["prompt"], "additionalProperties": false,
                         "properties": {
