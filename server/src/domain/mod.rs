@@ -23,6 +23,7 @@ pub mod principal;
 pub mod runs;
 pub mod secrets;
 pub mod sessions;
+pub mod transitions;
 pub mod webhooks;
 pub mod workers;
 pub mod workflow_types;

@@ -5,22 +5,20 @@
 //! functions, so a Python worker's completion is stored exactly as a
 //! built-in one's.
 //!
-//! Every state change of a workflow row, here and in `workflows` (cancel,
-//! retry), is one guarded UPDATE built by [`Change`]: the row moves only
-//! from the statuses the change allows and, for a worker's write, only
-//! while the claim's fencing token (`fence`, and for an external worker the
-//! lease owner) still matches. A claim bumps `fence`, so a worker whose
-//! lease expired and whose row was claimed again (or cancelled) writes
-//! nothing: its UPDATE matches no row and its transaction rolls back.
+//! Every write here but the claim itself is a [`Change`] (see
+//! `transitions`): it applies only while the claim's fencing token still
+//! matches. A claim bumps `fence`, so a worker whose lease expired and whose
+//! row was claimed again (or cancelled) writes nothing: its UPDATE matches
+//! no row and its transaction rolls back.
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::workflow::{self, WorkflowStatus};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, FromQueryResult, QueryFilter, Statement, TransactionTrait,
-    sea_query::{Expr, ExprTrait, SimpleExpr},
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, FromQueryResult,
+    Statement, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -29,6 +27,7 @@ use super::Stamp;
 use super::approvals::{self, ApprovalRequest};
 use super::artifacts::{self, NewArtifact};
 use super::events::{self, NewEvent, Signal, kind};
+pub use super::transitions::{Change, Guard};
 use crate::error::AppError;
 
 /// What a finished run leaves behind.
@@ -51,111 +50,6 @@ pub trait CompletionWrites: Send + Sync {
         workflow: &workflow::Model,
         output: &Value,
     ) -> Result<Vec<Signal>, AppError>;
-}
-
-// ---------------------------------------------------------------------------
-// The one guarded state change
-// ---------------------------------------------------------------------------
-
-/// What must still hold for a change to apply.
-#[derive(Debug, Clone)]
-pub enum Guard {
-    /// The row is in one of these statuses (cancel, retry).
-    From(&'static [WorkflowStatus]),
-    /// The claim is still the one this worker holds: `running`, the same
-    /// fence, and (external workers) the same lease owner.
-    Claim { fence: i64, owner: Option<String> },
-}
-
-/// One guarded UPDATE of one workflow row: a target status (or none, for a
-/// lease renewal) and the columns that go with it. `updated_at` is always
-/// written.
-#[derive(Debug)]
-pub struct Change {
-    id: Uuid,
-    guard: Guard,
-    sets: Vec<(workflow::Column, SimpleExpr)>,
-}
-
-impl Change {
-    pub fn new(id: Uuid, guard: Guard) -> Change {
-        Change {
-            id,
-            guard,
-            sets: Vec::new(),
-        }
-    }
-
-    /// The change a worker holding `claim` makes.
-    pub fn of_claim(claim: &workflow::Model) -> Change {
-        Change::new(
-            claim.id,
-            Guard::Claim {
-                fence: claim.fence,
-                owner: None,
-            },
-        )
-    }
-
-    /// Also requires the lease owner to match (external workers, whose
-    /// handle names it).
-    pub fn owned_by(mut self, owner: &str) -> Change {
-        if let Guard::Claim { owner: o, .. } = &mut self.guard {
-            *o = Some(owner.to_string());
-        }
-        self
-    }
-
-    pub fn to(self, status: WorkflowStatus) -> Change {
-        self.set(workflow::Column::Status, Expr::value(status))
-    }
-
-    pub fn set(mut self, col: workflow::Column, value: impl Into<SimpleExpr>) -> Change {
-        self.sets.push((col, value.into()));
-        self
-    }
-
-    /// The lease is over: no owner, no expiry.
-    pub fn without_lease(self) -> Change {
-        self.set(
-            workflow::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .set(
-            workflow::Column::LeaseExpiresAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-    }
-
-    /// Applies the change; `None` when the guard no longer holds (nothing
-    /// was written).
-    pub async fn apply(
-        self,
-        conn: &impl ConnectionTrait,
-        now: DateTime<Utc>,
-    ) -> Result<Option<workflow::Model>, DbErr> {
-        let mut update = workflow::Entity::update_many()
-            .col_expr(workflow::Column::UpdatedAt, Expr::value(now))
-            .filter(workflow::Column::Id.eq(self.id));
-        for (col, value) in self.sets {
-            update = update.col_expr(col, value);
-        }
-        update = match self.guard {
-            Guard::From(statuses) => {
-                update.filter(workflow::Column::Status.is_in(statuses.to_vec()))
-            }
-            Guard::Claim { fence, owner } => {
-                let u = update
-                    .filter(workflow::Column::Fence.eq(fence))
-                    .filter(workflow::Column::Status.eq(WorkflowStatus::Running));
-                match owner {
-                    Some(o) => u.filter(workflow::Column::LeaseOwner.eq(o)),
-                    None => u,
-                }
-            }
-        };
-        Ok(update.exec_with_returning(conn).await?.into_iter().next())
-    }
 }
 
 // ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ use super::Stamp;
 use super::events::{self, NewEvent, Signal, kind};
 use super::page::{Cursor, Order, Page, PageRequest};
 use super::principal::{Permission, Principal};
-use super::runs::{Change, Guard};
+use super::transitions::{Change, Guard};
 use super::workflow_types::Catalog;
 use crate::error::{AppError, AppResult, is_unique_violation};
 
