@@ -509,3 +509,56 @@ both_backends! {
         app.stop().await;
     }
 }
+
+both_backends! {
+    async fn a_types_file_declares_at_start_and_a_refused_one_stops_the_start(backend: Backend) {
+        use baton_e2e::process::{ServerProcess, baton_bin};
+        let db = baton_e2e::TestDb::create(backend).await;
+        let dir = baton_e2e::db::TempDir::new();
+        let good = dir.0.join("types.yaml");
+        std::fs::write(
+            &good,
+            "- name: publish\n  input_schema: {type: object}\n  requires_approval: false\n\
+             - name: summarize\n  input_schema: {type: object, required: [url]}\n  requires_approval: true\n  \
+             next_on_approve: {workflow_type: publish, input: {channel: blog}}\n",
+        )
+        .unwrap();
+        let types = good.to_str().unwrap();
+        // Twice: the second start finds the same content and keeps version 1.
+        for _ in 0..2 {
+            let server = ServerProcess::start(&db.url, &[("BATON_TYPES_FILE", types)]).await;
+            server.terminate().await;
+        }
+        let admin = baton_e2e::app::seed_admin(&db.url).await;
+        let server = ServerProcess::start(&db.url, &[]).await;
+        let body = baton_e2e::app::post_graphql_as(
+            &reqwest::Client::new(),
+            &server.url("/graphql"),
+            Some(&admin),
+            "{ workflowType(name: \"summarize\") { version declaredBy nextOnApprove { workflowType input } } }",
+            json!({}),
+        )
+        .await;
+        let t = &body["data"]["workflowType"];
+        assert_eq!(t["version"], 1, "{body:#}");
+        assert_eq!(t["declaredBy"], "cli");
+        assert_eq!(t["nextOnApprove"]["input"]["channel"], "blog");
+        server.terminate().await;
+
+        // A declaration the server refuses stops the start, with the reason.
+        let bad = dir.0.join("bad.yaml");
+        std::fs::write(&bad, "- name: generate_draft\n  input_schema: {type: object}\n  requires_approval: false\n").unwrap();
+        let out = tokio::process::Command::new(baton_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--types", bad.to_str().unwrap()])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("BATON_DATABASE_URL", &db.url)
+            .env("BATON_LOG", "error")
+            .output()
+            .await
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("generate_draft") && stderr.contains("built-in type"), "{stderr}");
+    }
+}

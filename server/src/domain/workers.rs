@@ -26,7 +26,7 @@ use super::artifacts::{self, NewArtifact};
 use super::events::Signal;
 use super::principal::{Permission, Principal};
 use super::runs::{self, Change, FinishError, Outcome};
-use super::workflow_types::{Catalog, TypeSpec, first_violation};
+use super::workflow_types::{Catalog, TypeSpec};
 use super::workflows::{self, status_word};
 use crate::error::{AppError, AppResult};
 
@@ -339,17 +339,16 @@ pub async fn complete(
     let row = held(db, principal, &handle).await?;
     let spec = spec_of(db, catalog, &row).await?;
     let output = done.output.unwrap_or_else(|| json!({}));
-    if let Some(schema) = &spec.output_schema
-        && let Some((field, message)) = first_violation(schema, &output, "output")
-    {
+    if let Some((field, message)) = spec.invalid_output(&output) {
         return Err(AppError::BadInput {
             message: format!("{field}: {message}"),
             field: Some(field),
         });
     }
-    if let Some(artifact) = &done.artifact
-        && let Some(schema) = &spec.artifact_schema
-        && let Some((field, message)) = first_violation(schema, artifact, "artifact")
+    if let Some((field, message)) = done
+        .artifact
+        .as_ref()
+        .and_then(|a| spec.invalid_artifact(a))
     {
         return Err(AppError::BadInput {
             message: format!("{field}: {message}"),

@@ -10,8 +10,8 @@
 //! queued or running workflow is held to the contract it was submitted
 //! under. Declaring the same content again finds the existing version.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -29,6 +29,7 @@ use super::events::{self, NewEvent, Signal};
 use super::principal::{Permission, Principal};
 use super::secrets::content_sha256;
 use crate::error::{AppError, AppResult, is_unique_violation};
+use crate::jsonschema::Compiled;
 
 pub const WORKFLOW_TYPE_DECLARED: &str = "workflow_type.declared";
 
@@ -97,6 +98,38 @@ pub struct TypeSpec {
     pub declared_by: Option<String>,
     pub declared_at: Option<DateTime<Utc>>,
     pub check: Option<InputCheck>,
+    /// The schemas above, compiled on first use and kept with the spec
+    /// (a version never changes, so neither do they).
+    pub compiled: Arc<CompiledSchemas>,
+}
+
+/// A type's schemas, each compiled once.
+#[derive(Default)]
+pub struct CompiledSchemas {
+    input: OnceLock<Result<Compiled, String>>,
+    output: OnceLock<Result<Compiled, String>>,
+    artifact: OnceLock<Result<Compiled, String>>,
+}
+
+/// The first violation of `schema` by `value` through a compile-once
+/// `cell`, as `(field, message)` under `root`.
+fn violation(
+    cell: &OnceLock<Result<Compiled, String>>,
+    schema: &Value,
+    value: &Value,
+    root: &str,
+) -> Option<(String, String)> {
+    match cell.get_or_init(|| crate::jsonschema::compile(schema)) {
+        Ok(c) => c
+            .validate(value)
+            .into_iter()
+            .next()
+            .map(|v| (prefixed(root, &v.path), v.message)),
+        Err(reason) => Some((
+            root.to_string(),
+            format!("cannot be checked: the schema is invalid ({reason})"),
+        )),
+    }
 }
 
 impl std::fmt::Debug for TypeSpec {
@@ -113,12 +146,26 @@ impl TypeSpec {
     /// The first problem with `input`: its JSON Schema, then the type's own
     /// checks; `(field, message)` with the field as `input.path`.
     pub fn invalid_input(&self, input: &Value) -> Option<(String, String)> {
-        first_violation(&self.input_schema, input, "input").or_else(|| {
+        violation(&self.compiled.input, &self.input_schema, input, "input").or_else(|| {
             self.check
                 .as_ref()
                 .and_then(|c| c(input).err())
                 .map(|(path, message)| (prefixed("input", &path), message))
         })
+    }
+
+    /// The first problem with a completion's output (`output.path`), when
+    /// the type declares an output schema.
+    pub fn invalid_output(&self, output: &Value) -> Option<(String, String)> {
+        let schema = self.output_schema.as_ref()?;
+        violation(&self.compiled.output, schema, output, "output")
+    }
+
+    /// The first problem with a completion's artifact (`artifact.path`),
+    /// when the type declares an artifact schema.
+    pub fn invalid_artifact(&self, artifact: &Value) -> Option<(String, String)> {
+        let schema = self.artifact_schema.as_ref()?;
+        violation(&self.compiled.artifact, schema, artifact, "artifact")
     }
 
     /// Refuses `input` with `BAD_USER_INPUT` naming the field.
@@ -199,6 +246,10 @@ pub const MAX_RETRY_BASE_SECS: f64 = 3_600.0;
 pub struct Catalog {
     builtin: BTreeMap<String, Arc<TypeSpec>>,
     defaults: Defaults,
+    /// Declared versions already read: a version is immutable, so its spec
+    /// (and its compiled schemas) can be kept; only "which is the latest"
+    /// is asked of the database each time.
+    declared: Mutex<HashMap<(String, i32), Arc<TypeSpec>>>,
 }
 
 impl Catalog {
@@ -209,6 +260,7 @@ impl Catalog {
                 .map(|s| (s.name.clone(), Arc::new(s)))
                 .collect(),
             defaults,
+            declared: Mutex::new(HashMap::new()),
         }
     }
 
@@ -252,7 +304,7 @@ impl Catalog {
             .order_by_desc(workflow_type::Column::Version)
             .one(conn)
             .await?;
-        row.map(|r| self.spec_of(&r).map(Arc::new)).transpose()
+        row.map(|r| self.spec_of(&r)).transpose()
     }
 
     /// The type a workflow row was created with (its version).
@@ -299,7 +351,7 @@ impl Catalog {
             latest.insert(row.name.clone(), row);
         }
         for row in latest.values() {
-            out.push(Arc::new(self.spec_of(row)?));
+            out.push(self.spec_of(row)?);
         }
         Ok(out)
     }
@@ -319,7 +371,7 @@ impl Catalog {
             .all(conn)
             .await?
             .iter()
-            .map(|r| self.spec_of(r))
+            .map(|r| self.spec_of(r).map(|s| TypeSpec::clone(&s)))
             .collect()
     }
 
@@ -343,7 +395,19 @@ impl Catalog {
         Ok(!self.builtin.contains_key(name) && self.get(conn, name).await?.is_some())
     }
 
-    fn spec_of(&self, row: &workflow_type::Model) -> AppResult<TypeSpec> {
+    /// The spec of a stored version, read once per process.
+    fn spec_of(&self, row: &workflow_type::Model) -> AppResult<Arc<TypeSpec>> {
+        let key = (row.name.clone(), row.version);
+        let mut cache = self.declared.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = cache.get(&key) {
+            return Ok(s.clone());
+        }
+        let spec = Arc::new(self.parse_row(row)?);
+        cache.insert(key, spec.clone());
+        Ok(spec)
+    }
+
+    fn parse_row(&self, row: &workflow_type::Model) -> AppResult<TypeSpec> {
         let d: Declaration = serde_json::from_value(row.definition.clone()).map_err(|e| {
             AppError::Internal(anyhow::anyhow!(
                 "stored declaration of {} v{} is unreadable: {e}",
@@ -383,6 +447,7 @@ impl Catalog {
             declared_by: Some(row.declared_by.clone()),
             declared_at: Some(row.declared_at),
             check: None,
+            compiled: Arc::default(),
         })
     }
 }
@@ -390,7 +455,7 @@ impl Catalog {
 /// The result of a declaration: the version in force, and whether this
 /// call added it.
 pub struct Declared {
-    pub spec: TypeSpec,
+    pub spec: Arc<TypeSpec>,
     pub created: bool,
     pub signals: Vec<Signal>,
 }

@@ -180,6 +180,7 @@ fn spec(w: Arc<dyn Workflow>, defaults: Defaults) -> TypeSpec {
         declared_by: None,
         declared_at: None,
         check: Some(Arc::new(move |input: &Value| check.validate(input))),
+        compiled: Arc::default(),
     }
 }
 

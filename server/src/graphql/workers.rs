@@ -220,7 +220,7 @@ impl WorkerMutations {
         )
         .await?;
         state.hub.publish(declared.signals);
-        Ok(WorkflowType(Arc::new(declared.spec)))
+        Ok(WorkflowType(declared.spec))
     }
 
     /// Claims up to `limit` due workflows of the named declared types for
