@@ -119,3 +119,75 @@ baton_e2e::both_backends! {
         api.terminate().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_workers_long_poll_on_one_process_is_woken_by_work_submitted_to_another() {
+    if !baton_e2e::db::postgres_available().await {
+        return;
+    }
+    let db = TestDb::create(Backend::Postgres).await;
+    let admin = baton_e2e::app::seed_admin(&db.url).await;
+    // The worker long-polls A, whose poll fallback is a minute away; the
+    // workflow is submitted to B. Only B's NOTIFY can wake A in time.
+    let a = ServerProcess::start(
+        &db.url,
+        &[("BATON_WORKERS", "0"), ("BATON_POLL_MS", "60000")],
+    )
+    .await;
+    let b = ServerProcess::start(&db.url, &[("BATON_WORKERS", "0")]).await;
+    let http = reqwest::Client::new();
+    let gql = |server: &ServerProcess, token: &str, query: &str, vars: serde_json::Value| {
+        let (http, url, token, query) = (
+            http.clone(),
+            server.url("/graphql"),
+            token.to_string(),
+            query.to_string(),
+        );
+        async move { baton_e2e::app::post_graphql_as(&http, &url, Some(&token), &query, vars).await }
+    };
+    let declared = gql(
+        &b,
+        &admin,
+        "mutation { declareWorkflowType(input: {name: \"relay\", inputSchema: {type: \"object\"}, requiresApproval: false}) { version } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(declared["data"]["declareWorkflowType"]["version"], 1, "{declared:#}");
+    let token = gql(
+        &b,
+        &admin,
+        "mutation { createToken(input: {name: \"w\", role: SUBMITTER, serviceName: \"w\"}) { secret } }",
+        json!({}),
+    )
+    .await["data"]["createToken"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let started = std::time::Instant::now();
+    let poll = tokio::spawn(gql(
+        &a,
+        &token,
+        "mutation { claimWorkflows(types: [\"relay\"], waitSeconds: 25) { handle workflow { id } } }",
+        json!({}),
+    ));
+    // Let A's claim find nothing and start waiting.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let run = gql(
+        &b,
+        &admin,
+        "mutation { runWorkflow(input: {type: \"relay\", input: {}}) { workflow { id } } }",
+        json!({}),
+    )
+    .await;
+    let id = run["data"]["runWorkflow"]["workflow"]["id"].clone();
+    let claimed = poll.await.unwrap();
+    assert_eq!(claimed["data"]["claimWorkflows"][0]["workflow"]["id"], id, "{claimed:#}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "woken by NOTIFY, not a poll: {:?}",
+        started.elapsed()
+    );
+    a.terminate().await;
+    b.terminate().await;
+}
