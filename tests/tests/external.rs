@@ -111,6 +111,24 @@ async fn complete(
     .await
 }
 
+/// Claims the one due `summarize`, completes it with `text`; the approval id.
+async fn summarize_once(app: &TestApp, w: &str, text: &str) -> String {
+    let c = claim(app, w, &["summarize"], 60, 5).await;
+    assert_eq!(c.len(), 1);
+    let done = complete(
+        app,
+        w,
+        c[0]["handle"].as_str().unwrap(),
+        json!({}),
+        json!({ "summary": text }),
+    )
+    .await;
+    done["data"]["completeWorkflow"]["approval"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an approval: {done:#}"))
+        .to_string()
+}
+
 async fn start(app: &TestApp, workflow_type: &str, input: Value) -> String {
     let run = app.run_workflow(workflow_type, input, false).await;
     run["workflow"]["id"].as_str().unwrap().to_string()
@@ -560,5 +578,68 @@ both_backends! {
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("generate_draft") && stderr.contains("built-in type"), "{stderr}");
+    }
+}
+
+both_backends! {
+    async fn a_reviewer_edits_a_declared_artifact_or_rejects_it_into_a_declared_revision(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        declare_pair(&app).await;
+        // v2 of summarize: rejecting with feedback starts a revision of itself.
+        let v2 = app
+            .gql(
+                DECLARE,
+                json!({ "i": {
+                    "name": "summarize",
+                    "inputSchema": { "type": "object", "required": ["url"] },
+                    "artifactSchema": { "type": "object", "required": ["summary"], "additionalProperties": false,
+                        "properties": { "summary": { "type": "string", "minLength": 1 } } },
+                    "artifactKind": "summary",
+                    "requiresApproval": true,
+                    "nextOnApprove": { "workflowType": "publish", "input": { "channel": "blog" } },
+                    "nextOnReject": { "workflowType": "summarize", "input": { "url": "same" } },
+                }}),
+            )
+            .await;
+        assert_eq!(v2["data"]["declareWorkflowType"]["version"], 2, "{v2:#}");
+        let w = service_token(&app, "worker", "SUBMITTER").await;
+        start(&app, "summarize", json!({ "url": "https://example.com/i" })).await;
+        let first = summarize_once(&app, &w, "First try.").await;
+
+        // Rejecting without feedback starts nothing (requiresFeedback).
+        let silent = app.reject(&first, None).await;
+        assert!(silent["data"]["reject"]["nextWorkflow"].is_null(), "{silent:#}");
+
+        start(&app, "summarize", json!({ "url": "https://example.com/j" })).await;
+        let second = summarize_once(&app, &w, "Second try.").await;
+        let rejected = app.reject(&second, Some("name the author")).await;
+        let revision = &rejected["data"]["reject"]["nextWorkflow"];
+        assert_eq!(revision["type"], "summarize", "{rejected:#}");
+        assert_eq!(revision["input"]["approved"], false);
+        assert_eq!(revision["input"]["feedback"], "name the author");
+        // The revision's artifact continues the rejected one's versions.
+        let third = summarize_once(&app, &w, "Second try, by Ana.").await;
+        let a = app
+            .gql_ok("query($id: ID!) { approval(id: $id) { artifactVersion artifact { version parent { version } } } }", json!({ "id": third }))
+            .await;
+        assert_eq!(a["approval"]["artifactVersion"], 2, "{a:#}");
+        assert_eq!(a["approval"]["artifact"]["parent"]["version"], 1);
+
+        // Edits are held to the artifact schema; a valid edit is what the
+        // next workflow gets.
+        let bad = app.approve_as(&app.admin_token, &third, 2, None, Some(json!({ "summary": "" }))).await;
+        assert_eq!(gql_error_code(&bad), "BAD_USER_INPUT", "{bad:#}");
+        assert_eq!(bad["errors"][0]["extensions"]["field"], "edits.summary", "{bad:#}");
+        let approved = app
+            .approve_as(&app.admin_token, &third, 2, None, Some(json!({ "summary": "By Ana: the second try." })))
+            .await;
+        let next = &approved["data"]["approve"]["nextWorkflow"];
+        assert_eq!(next["type"], "publish", "{approved:#}");
+        assert_eq!(next["input"]["artifact_version"], 3);
+        let art = app
+            .gql_ok("query($id: ID!) { artifact(id: $id) { version content } }", json!({ "id": next["input"]["artifact_id"] }))
+            .await;
+        assert_eq!(art["artifact"]["content"]["summary"], "By Ana: the second try.");
+        app.stop().await;
     }
 }

@@ -152,7 +152,10 @@ async fn an_external_workers_long_poll_on_one_process_is_woken_by_work_submitted
         json!({}),
     )
     .await;
-    assert_eq!(declared["data"]["declareWorkflowType"]["version"], 1, "{declared:#}");
+    assert_eq!(
+        declared["data"]["declareWorkflowType"]["version"], 1,
+        "{declared:#}"
+    );
     let token = gql(
         &b,
         &admin,
@@ -182,7 +185,10 @@ async fn an_external_workers_long_poll_on_one_process_is_woken_by_work_submitted
     .await;
     let id = run["data"]["runWorkflow"]["workflow"]["id"].clone();
     let claimed = poll.await.unwrap();
-    assert_eq!(claimed["data"]["claimWorkflows"][0]["workflow"]["id"], id, "{claimed:#}");
+    assert_eq!(
+        claimed["data"]["claimWorkflows"][0]["workflow"]["id"], id,
+        "{claimed:#}"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "woken by NOTIFY, not a poll: {:?}",
