@@ -205,9 +205,17 @@ both_backends! {
         assert_eq!(input["artifact_sha256"].as_str().unwrap().len(), 64);
         assert_eq!(next[0]["workflow"]["chainId"], claims[0]["workflow"]["chainId"]);
         let h = next[0]["handle"].as_str().unwrap();
-        let published = app.gql_as(Some(&worker), COMPLETE, json!({ "h": h, "o": { "url": "https://blog" } })).await;
+        let published = app
+            .gql_as(Some(&worker), COMPLETE, json!({ "h": h, "o": { "url": "https://blog" }, "a": { "post": "…" } }))
+            .await;
         assert_eq!(published["data"]["completeWorkflow"]["status"], "COMPLETED", "{published:#}");
         assert!(published["data"]["completeWorkflow"]["approval"].is_null());
+        // An artifact of another kind starts its own versions, even though
+        // the decision named the summary it was made on.
+        let post = app.workflow(next[0]["workflow"]["id"].as_str().unwrap()).await;
+        let arts = post["artifacts"].as_array().unwrap();
+        assert_eq!((arts[0]["kind"].as_str(), arts[0]["version"].as_i64()), (Some("publish"), Some(1)), "{post:#}");
+        assert!(arts[0]["parent"].is_null());
         app.stop().await;
     }
 }

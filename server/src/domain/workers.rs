@@ -362,14 +362,18 @@ pub async fn complete(
     }
     let artifact = match done.artifact {
         None => None,
-        Some(content) => Some(NewArtifact {
-            kind: spec
+        Some(content) => {
+            let kind = spec
                 .artifact_kind
                 .clone()
-                .unwrap_or_else(|| spec.name.clone()),
-            content,
-            parent_id: revised_artifact(db, &row).await?,
-        }),
+                .unwrap_or_else(|| spec.name.clone());
+            let parent_id = revised_artifact(db, &row, &kind).await?;
+            Some(NewArtifact {
+                kind,
+                content,
+                parent_id,
+            })
+        }
     };
     let approval = spec.requires_approval.then(|| ApprovalRequest {
         // Without an artifact the reviewer reads the output.
@@ -407,6 +411,7 @@ pub async fn complete(
 async fn revised_artifact(
     conn: &impl ConnectionTrait,
     row: &workflow::Model,
+    kind: &str,
 ) -> AppResult<Option<Uuid>> {
     let Some(id) = row
         .input
@@ -419,7 +424,10 @@ async fn revised_artifact(
     if row.triggered_by_approval_id.is_none() {
         return Ok(None);
     }
-    Ok(artifacts::get(conn, id).await?.map(|a| a.id))
+    Ok(artifacts::get(conn, id)
+        .await?
+        .filter(|a| a.kind == kind)
+        .map(|a| a.id))
 }
 
 /// Ends a failed attempt: retried after the type's backoff while
