@@ -49,6 +49,12 @@ pub struct Model {
     #[sea_orm(unique)]
     pub triggered_by_approval_id: Option<Uuid>,
     pub chain_id: Uuid,
+    /// The workflow that started this one to do part of its work (an
+    /// experiment's run); such a child opens no approval.
+    pub parent_id: Option<Uuid>,
+    /// The score a worker reported with its completion (children's scores
+    /// are what their parent analyses).
+    pub score: Option<f64>,
     pub created_by: String,
     pub created_at: DateTimeUtc,
     pub started_at: Option<DateTimeUtc>,

@@ -22,6 +22,7 @@ mod m20261127_000013_add_webhook_kind;
 mod m20261127_000014_create_decision_links;
 mod m20261127_000015_add_approval_reminders;
 mod m20261128_000016_create_workflow_types;
+mod m20261128_000017_add_workflow_parent_and_score;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000014_create_decision_links::Migration),
             Box::new(m20261127_000015_add_approval_reminders::Migration),
             Box::new(m20261128_000016_create_workflow_types::Migration),
+            Box::new(m20261128_000017_add_workflow_parent_and_score::Migration),
         ]
     }
 }

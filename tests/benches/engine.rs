@@ -536,6 +536,7 @@ async fn phases(
                     chain_id: None,
                     triggered_by_approval_id: None,
                     max_attempts,
+                    parent_id: None,
                 },
             )
             .await

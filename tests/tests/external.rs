@@ -651,3 +651,140 @@ both_backends! {
         app.stop().await;
     }
 }
+
+/// Declares `tune_me`, whose runs take a topic and a config.
+async fn declare_tunable(app: &TestApp) {
+    let body = app
+        .gql(
+            DECLARE,
+            json!({ "i": {
+                "name": "tune_me",
+                "inputSchema": { "type": "object", "required": ["topic", "config"],
+                    "properties": { "topic": { "type": "string" }, "config": { "type": "object" } } },
+                "configSchema": { "type": "object", "additionalProperties": false,
+                    "properties": { "temperature": { "type": "number", "minimum": 0, "maximum": 1 },
+                                    "style": { "enum": ["a", "b"] } } },
+                "requiresApproval": true,
+            }}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+}
+
+both_backends! {
+    async fn an_experiment_tunes_a_declared_type_through_external_workers_and_approval_deploys_it(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        declare_tunable(&app).await;
+        let w = service_token(&app, "tuner", "SUBMITTER").await;
+
+        // An external worker: the score is a known function of the config,
+        // so the analysis has a right answer.
+        let worker = {
+            let (http, url, w) = (app.http.clone(), app.url("/graphql"), w.clone());
+            tokio::spawn(async move {
+                let mut done = 0;
+                while done < 4 {
+                    let body = baton_e2e::app::post_graphql_as(&http, &url, Some(&w), CLAIM,
+                        json!({ "t": ["tune_me"], "l": 4, "s": 60, "w": 5 })).await;
+                    for c in body["data"]["claimWorkflows"].as_array().cloned().unwrap_or_default() {
+                        let config = &c["workflow"]["input"]["config"];
+                        let t = config["temperature"].as_f64().unwrap();
+                        let score = 50.0 + 40.0 * t + if config["style"] == "b" { 5.0 } else { 0.0 };
+                        let r = baton_e2e::app::post_graphql_as(&http, &url, Some(&w), COMPLETE,
+                            json!({ "h": c["handle"], "o": { "topic": c["workflow"]["input"]["topic"] }, "s": score })).await;
+                        assert_eq!(r["data"]["completeWorkflow"]["status"], "COMPLETED", "{r:#}");
+                        done += 1;
+                    }
+                }
+            })
+        };
+        let run = app
+            .run_workflow(
+                "run_experiment",
+                json!({
+                    "target": "tune_me",
+                    "factors": {
+                        "temperature": [{ "temperature": 0.1 }, { "temperature": 0.9 }],
+                        "style": [{ "style": "a" }, { "style": "b" }]
+                    },
+                    "briefs": [{ "topic": "harbours" }],
+                    "control": false
+                }),
+                false,
+            )
+            .await;
+        let id = run["workflow"]["id"].as_str().unwrap().to_string();
+        tokio::time::timeout(Duration::from_secs(60), worker).await.expect("the worker ran 4 runs").unwrap();
+        let exp = app.wait_for_status(&id, &["COMPLETED", "FAILED"], Duration::from_secs(30)).await;
+        assert_eq!(exp["status"], "COMPLETED", "{exp:#}");
+        assert_eq!(exp["output"]["optimal_config"], json!({ "temperature": 0.9, "style": "b" }), "{exp:#}");
+        assert_eq!(exp["output"]["runs"], 4);
+        assert_eq!(exp["output"]["failed_runs"], 0);
+
+        // The runs are the experiment's children: scored, no approvals.
+        let chain = app
+            .gql_ok("query($c: ID!) { workflows(first: 20, filter: {chainId: $c}) { edges { node { type parentId score approval { id } } } } }",
+                json!({ "c": exp["chainId"] }))
+            .await;
+        let children: Vec<&Value> = chain["workflows"]["edges"].as_array().unwrap().iter()
+            .map(|e| &e["node"]).filter(|n| n["type"] == "tune_me").collect();
+        assert_eq!(children.len(), 4);
+        for c in &children {
+            assert_eq!(c["parentId"], id.as_str());
+            assert!(c["score"].as_f64().is_some());
+            assert!(c["approval"].is_null(), "{c}");
+        }
+
+        // Approving the results deploys the optimum for tune_me.
+        let approval = exp["approval"]["id"].as_str().unwrap();
+        let decided = app.approve(approval, None).await;
+        let next = decided["data"]["approve"]["nextWorkflow"]["id"].as_str().unwrap().to_string();
+        let deployed = app.wait_for_status(&next, &["COMPLETED", "FAILED"], Duration::from_secs(30)).await;
+        assert_eq!(deployed["status"], "COMPLETED", "{deployed:#}");
+        let active = app
+            .gql_ok("{ activeDeployment(target: \"tune_me\", environment: \"production\") { config } }", json!({}))
+            .await;
+        assert_eq!(active["activeDeployment"]["config"], json!({ "temperature": 0.9, "style": "b" }));
+        app.stop().await;
+    }
+}
+
+both_backends! {
+    async fn an_experiment_over_a_declared_type_is_checked_against_its_schemas(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        declare_tunable(&app).await;
+        declare_pair(&app).await;
+        let base = json!({
+            "target": "tune_me",
+            "factors": { "temperature": [{ "temperature": 0.1 }, { "temperature": 0.9 }] },
+            "briefs": [{ "topic": "harbours" }]
+        });
+        let with = |path: &str, v: Value| {
+            let mut i = base.clone();
+            let p = i.pointer_mut(path).unwrap();
+            *p = v;
+            i
+        };
+        for (input, field) in [
+            (with("/factors/temperature/1", json!({ "temperature": 3 })), "input.factors.temperature[1].temperature"),
+            (with("/factors/temperature/1", json!({ "colour": "red" })), "input.factors.temperature[1].colour"),
+            (with("/target", json!("summarize")), "input.target"),
+            (with("/target", json!("nope")), "input.target"),
+            (with("/briefs/0", json!({ "subject": "x" })), "input.briefs[0].topic"),
+        ] {
+            let body = app
+                .gql("mutation($i: RunWorkflowInput!) { runWorkflow(input: $i) { workflow { id } } }",
+                    json!({ "i": { "type": "run_experiment", "input": input } }))
+                .await;
+            assert_eq!(gql_error_code(&body), "BAD_USER_INPUT", "{input}: {body:#}");
+            assert_eq!(body["errors"][0]["extensions"]["field"], field, "{input}: {body:#}");
+        }
+        // deploy_config holds a declared target's config to its schema.
+        let body = app
+            .gql("mutation($i: RunWorkflowInput!) { runWorkflow(input: $i) { workflow { id } } }",
+                json!({ "i": { "type": "deploy_config", "input": { "target": "tune_me", "environment": "production", "config": { "temperature": 2 } } } }))
+            .await;
+        assert_eq!(body["errors"][0]["extensions"]["field"], "input.config.temperature", "{body:#}");
+        app.stop().await;
+    }
+}

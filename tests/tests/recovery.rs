@@ -150,6 +150,7 @@ both_backends! {
                 chain_id: None,
                 triggered_by_approval_id: None,
                 max_attempts: 3,
+                parent_id: None,
             },
         )
         .await

@@ -660,7 +660,7 @@ async fn decide_locked(
                  exists; nothing was decided"
             )));
         };
-        if let Some((field, message)) = next.invalid_input(&input) {
+        if let Some((field, message)) = catalog.invalid_input(txn, &next, &input).await? {
             return Err(AppError::Conflict(format!(
                 "approval {id} would start {workflow_type} with an input its schema refuses \
                  ({field}: {message}); nothing was decided. Edit the artifact or fix the type's \
@@ -675,6 +675,7 @@ async fn decide_locked(
             chain_id: Some(approval.chain_id),
             triggered_by_approval_id: Some(approval.id),
             max_attempts: next.max_attempts,
+            parent_id: None,
         };
         let (w, signal) = match workflows::insert(txn, stamp, new).await {
             Ok(ok) => ok,
@@ -873,8 +874,9 @@ pub async fn expire_due(
                 let next = catalog.get(&txn, &t).await?;
                 let problem = match &next {
                     None => Some(format!("workflow type '{t}' does not exist")),
-                    Some(w) => w
-                        .invalid_input(&input)
+                    Some(w) => catalog
+                        .invalid_input(&txn, w, &input)
+                        .await?
                         .map(|(f, m)| format!("{t} refuses the expiry's input: {f}: {m}")),
                 };
                 if let Some(problem) = problem {
@@ -892,6 +894,7 @@ pub async fn expire_due(
                             chain_id: Some(a.chain_id),
                             triggered_by_approval_id: Some(a.id),
                             max_attempts: next.max_attempts,
+                            parent_id: None,
                         },
                     )
                     .await?;

@@ -228,7 +228,7 @@ pub async fn set(
                 };
                 // It must accept what an expiry hands it.
                 let sample = expiry_input(Uuid::nil(), Some(Uuid::nil()), 1, o.reason.clone());
-                if let Some((f, m)) = w.invalid_input(&sample) {
+                if let Some((f, m)) = catalog.invalid_input(&txn, &w, &sample).await? {
                     return Err(AppError::bad_input(
                         "input.onExpiry.workflowType",
                         format!(

@@ -375,7 +375,8 @@ pub async fn complete(
             })
         }
     };
-    let approval = spec.requires_approval.then(|| ApprovalRequest {
+    // A child run (an experiment's) is judged by its parent, not a person.
+    let approval = (spec.requires_approval && row.parent_id.is_none()).then(|| ApprovalRequest {
         // Without an artifact the reviewer reads the output.
         artifact_data: artifact.is_none().then(|| output.clone()),
         score: done.score,
@@ -399,7 +400,11 @@ pub async fn complete(
         artifact,
         approval,
     };
-    runs::complete(db, stamp, handle.change(principal), &row, outcome, None)
+    let change = handle.change(principal).set(
+        workflow::Column::Score,
+        sea_orm::sea_query::Expr::value(done.score),
+    );
+    runs::complete(db, stamp, change, &row, outcome, None)
         .await
         .map_err(|e| finish_error(e, &row, &handle))
 }

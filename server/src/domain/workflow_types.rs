@@ -33,9 +33,14 @@ use crate::jsonschema::Compiled;
 
 pub const WORKFLOW_TYPE_DECLARED: &str = "workflow_type.declared";
 
+/// Every type by name, for checks that look at other types (an
+/// experiment's target, a deployment's).
+pub type TypeLookup = BTreeMap<String, Arc<TypeSpec>>;
+
 /// Checks beyond the JSON Schema that a built-in type makes before a row is
 /// written; `Err((path, message))` names the field relative to the input.
-pub type InputCheck = Arc<dyn Fn(&Value) -> Result<(), (String, String)> + Send + Sync>;
+pub type InputCheck =
+    Arc<dyn Fn(&Value, &TypeLookup) -> Result<(), (String, String)> + Send + Sync>;
 
 /// The part of an artifact a reviewer may edit before approving
 /// (`approve(…, edits)`): the top-level fields an edit may touch (`None`:
@@ -143,15 +148,11 @@ impl std::fmt::Debug for TypeSpec {
 }
 
 impl TypeSpec {
-    /// The first problem with `input`: its JSON Schema, then the type's own
-    /// checks; `(field, message)` with the field as `input.path`.
-    pub fn invalid_input(&self, input: &Value) -> Option<(String, String)> {
-        violation(&self.compiled.input, &self.input_schema, input, "input").or_else(|| {
-            self.check
-                .as_ref()
-                .and_then(|c| c(input).err())
-                .map(|(path, message)| (prefixed("input", &path), message))
-        })
+    /// The first problem with `input` by its JSON Schema, as
+    /// `(field, message)` with the field as `input.path`. The type's own
+    /// checks are [`Catalog::invalid_input`]'s.
+    pub fn schema_violation(&self, input: &Value) -> Option<(String, String)> {
+        violation(&self.compiled.input, &self.input_schema, input, "input")
     }
 
     /// The first problem with a completion's output (`output.path`), when
@@ -166,17 +167,6 @@ impl TypeSpec {
     pub fn invalid_artifact(&self, artifact: &Value) -> Option<(String, String)> {
         let schema = self.artifact_schema.as_ref()?;
         violation(&self.compiled.artifact, schema, artifact, "artifact")
-    }
-
-    /// Refuses `input` with `BAD_USER_INPUT` naming the field.
-    pub fn check_input(&self, input: &Value) -> AppResult<()> {
-        match self.invalid_input(input) {
-            Some((field, message)) => Err(AppError::BadInput {
-                message: format!("{field}: {message}"),
-                field: Some(field),
-            }),
-            None => Ok(()),
-        }
     }
 }
 
@@ -388,6 +378,53 @@ impl Catalog {
         names.sort();
         names.dedup();
         Ok(names)
+    }
+
+    /// Every type by name (the latest version of declared ones).
+    pub async fn lookup(&self, conn: &impl ConnectionTrait) -> AppResult<TypeLookup> {
+        Ok(self
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|s| (s.name.clone(), s))
+            .collect())
+    }
+
+    /// The first problem with `input` for `spec`: its JSON Schema, then the
+    /// type's own checks (which may look at other types); `(field,
+    /// message)` with the field as `input.path`.
+    pub async fn invalid_input(
+        &self,
+        conn: &impl ConnectionTrait,
+        spec: &TypeSpec,
+        input: &Value,
+    ) -> AppResult<Option<(String, String)>> {
+        if let Some(v) = spec.schema_violation(input) {
+            return Ok(Some(v));
+        }
+        let Some(check) = &spec.check else {
+            return Ok(None);
+        };
+        let types = self.lookup(conn).await?;
+        Ok(check(input, &types)
+            .err()
+            .map(|(path, message)| (prefixed("input", &path), message)))
+    }
+
+    /// Refuses `input` with `BAD_USER_INPUT` naming the field.
+    pub async fn check_input(
+        &self,
+        conn: &impl ConnectionTrait,
+        spec: &TypeSpec,
+        input: &Value,
+    ) -> AppResult<()> {
+        match self.invalid_input(conn, spec, input).await? {
+            Some((field, message)) => Err(AppError::BadInput {
+                message: format!("{field}: {message}"),
+                field: Some(field),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The declared types' names (what external workers may claim).

@@ -36,6 +36,8 @@ pub struct NewWorkflow {
     pub chain_id: Option<Uuid>,
     pub triggered_by_approval_id: Option<Uuid>,
     pub max_attempts: i32,
+    /// The workflow this one does part of the work of (see `parent_id`).
+    pub parent_id: Option<Uuid>,
 }
 
 /// Inserts a pending workflow and its `workflow.created` event.
@@ -62,6 +64,8 @@ pub async fn insert(
         idempotency_key: Set(new.idempotency_key),
         triggered_by_approval_id: Set(new.triggered_by_approval_id),
         chain_id: Set(new.chain_id.unwrap_or(id)),
+        parent_id: Set(new.parent_id),
+        score: Set(None),
         created_by: Set(stamp.actor.clone()),
         created_at: Set(stamp.now),
         started_at: Set(None),
@@ -118,7 +122,7 @@ pub async fn submit(
             sub.workflow_type
         )));
     }
-    wf.check_input(&sub.input)?;
+    catalog.check_input(db, &wf, &sub.input).await?;
     if let Some(key) = &sub.idempotency_key {
         if key.is_empty() || key.len() > 255 {
             return Err(AppError::bad_input(
@@ -138,6 +142,7 @@ pub async fn submit(
         chain_id: None,
         triggered_by_approval_id: None,
         max_attempts: wf.max_attempts,
+        parent_id: None,
     };
     let txn = db.begin().await?;
     match insert(&txn, stamp, new).await {
@@ -246,6 +251,60 @@ pub async fn chain(conn: &impl ConnectionTrait, chain_id: Uuid) -> AppResult<Vec
         .order_by_asc(workflow::Column::CreatedAt)
         .order_by_asc(workflow::Column::Id)
         .limit(1000)
+        .all(conn)
+        .await?)
+}
+
+/// Starts `parent`'s child runs of type `spec`, one per input, each once:
+/// a child is keyed by the parent and its index, so a parent that runs
+/// again (after a crash) finds the children it started. Children belong to
+/// the parent's chain and open no approvals. Returns their ids, in input
+/// order.
+pub async fn start_children(
+    db: &DatabaseConnection,
+    stamp: &Stamp,
+    parent: &workflow::Model,
+    spec: &super::workflow_types::TypeSpec,
+    inputs: Vec<Value>,
+) -> AppResult<(Vec<Uuid>, Vec<Signal>)> {
+    let txn = db.begin().await?;
+    let mut ids = Vec::with_capacity(inputs.len());
+    let mut signals = Vec::new();
+    for (i, input) in inputs.into_iter().enumerate() {
+        let key = format!("{}/{i}", parent.id);
+        if let Some(existing) = find_by_idempotency_key(&txn, &key).await? {
+            ids.push(existing.id);
+            continue;
+        }
+        let (w, signal) = insert(
+            &txn,
+            stamp,
+            NewWorkflow {
+                workflow_type: spec.name.clone(),
+                type_version: (!spec.builtin).then_some(spec.version),
+                input,
+                idempotency_key: Some(key),
+                chain_id: Some(parent.chain_id),
+                triggered_by_approval_id: None,
+                max_attempts: spec.max_attempts,
+                parent_id: Some(parent.id),
+            },
+        )
+        .await?;
+        ids.push(w.id);
+        signals.push(signal);
+    }
+    txn.commit().await?;
+    Ok((ids, signals))
+}
+
+/// The child runs of `parent_id`.
+pub async fn children(
+    conn: &impl ConnectionTrait,
+    parent_id: Uuid,
+) -> AppResult<Vec<workflow::Model>> {
+    Ok(workflow::Entity::find()
+        .filter(workflow::Column::ParentId.eq(parent_id))
         .all(conn)
         .await?)
 }

@@ -1,5 +1,6 @@
-//! What a running workflow can use: its own row, read access to the
-//! database, the configuration, and the model (every call logged).
+//! What a running workflow can use: its own row, the database, the
+//! configuration, the type catalog, the model (every call logged), and the
+//! hub to announce rows it starts (an experiment's child runs).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -7,9 +8,13 @@ use std::time::Instant;
 use entity::workflow;
 use sea_orm::DatabaseConnection;
 
+use super::signals::Hub;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::Stamp;
+use crate::domain::events::Signal;
 use crate::domain::llm_calls::{self, NewLlmCall};
+use crate::domain::workflow_types::Catalog;
 use crate::llm::{ChatModel, ChatRequest, ChatResponse, LlmError};
 
 pub struct RunContext {
@@ -17,25 +22,43 @@ pub struct RunContext {
     pub workflow: workflow::Model,
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
+    pub catalog: Arc<Catalog>,
     llm: Arc<dyn ChatModel>,
     clock: Arc<dyn Clock>,
+    hub: Hub,
+    origin: Arc<str>,
 }
 
 impl RunContext {
-    pub fn new(
-        workflow: workflow::Model,
-        db: DatabaseConnection,
-        config: Arc<Config>,
-        llm: Arc<dyn ChatModel>,
-        clock: Arc<dyn Clock>,
-    ) -> RunContext {
+    pub fn new(state: &crate::state::AppState, workflow: workflow::Model) -> RunContext {
         RunContext {
             workflow,
-            db,
-            config,
-            llm,
-            clock,
+            db: state.db.clone(),
+            config: state.config.clone(),
+            catalog: state.catalog.clone(),
+            llm: state.llm.clone(),
+            clock: state.clock.clone(),
+            hub: state.hub.clone(),
+            origin: state.origin.clone(),
         }
+    }
+
+    /// A stamp for rows this run writes itself, in the name of whoever
+    /// started it.
+    pub fn stamp(&self) -> Stamp {
+        Stamp {
+            actor: self.workflow.created_by.clone(),
+            actor_role: None,
+            now: self.clock.now(),
+            origin: self.origin.to_string(),
+            notify_email: false,
+        }
+    }
+
+    /// Announces committed events (wakes this process's workers and
+    /// external workers' long polls).
+    pub fn publish(&self, signals: Vec<Signal>) {
+        self.hub.publish(signals);
     }
 
     /// Calls the model and records the call in `llm_calls`, failed or not.

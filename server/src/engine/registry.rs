@@ -19,7 +19,7 @@ use super::context::RunContext;
 use crate::domain::Stamp;
 use crate::domain::events::Signal;
 use crate::domain::runs::CompletionWrites;
-use crate::domain::workflow_types::{Catalog, Defaults, TypeSpec};
+use crate::domain::workflow_types::{Catalog, Defaults, TypeLookup, TypeSpec};
 use crate::error::AppError;
 use crate::llm::LlmError;
 
@@ -55,9 +55,10 @@ pub trait Workflow: Send + Sync + 'static {
         None
     }
     /// Checks beyond the JSON Schema (run after it passed), before any row
-    /// is written. `Err((path, message))` names the offending field relative
-    /// to the input, e.g. `factors.temperature`.
-    fn validate(&self, _input: &Value) -> Result<(), (String, String)> {
+    /// is written; `types` has every type, for inputs that name another
+    /// (an experiment's target). `Err((path, message))` names the offending
+    /// field relative to the input, e.g. `factors.temperature`.
+    fn validate(&self, _input: &Value, _types: &TypeLookup) -> Result<(), (String, String)> {
         Ok(())
     }
     /// Does the work. Side effects other than model calls belong in the
@@ -179,7 +180,9 @@ fn spec(w: Arc<dyn Workflow>, defaults: Defaults) -> TypeSpec {
         retry_base: defaults.retry_base,
         declared_by: None,
         declared_at: None,
-        check: Some(Arc::new(move |input: &Value| check.validate(input))),
+        check: Some(Arc::new(move |input: &Value, types: &TypeLookup| {
+            check.validate(input, types)
+        })),
         compiled: Arc::default(),
     }
 }

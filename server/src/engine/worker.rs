@@ -159,13 +159,7 @@ impl Worker {
 
         let lost = CancellationToken::new();
         let renewer = tokio::spawn(renew_lease(state.clone(), claim.clone(), lost.clone()));
-        let ctx = RunContext::new(
-            claim.clone(),
-            state.db.clone(),
-            state.config.clone(),
-            state.llm.clone(),
-            state.clock.clone(),
-        );
+        let ctx = RunContext::new(state, claim.clone());
         let input = claim.input.clone();
         let timeout = wf.timeout(cfg.workflow_timeout);
         let run = tokio::time::timeout(

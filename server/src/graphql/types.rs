@@ -105,6 +105,15 @@ impl Workflow {
     async fn type_version(&self) -> Option<i32> {
         self.0.type_version
     }
+    /// The workflow this one is a run of (an experiment over a declared
+    /// type starts its runs as children, which open no approvals).
+    async fn parent_id(&self) -> Option<ID> {
+        self.0.parent_id.map(|id| ID(id.to_string()))
+    }
+    /// The score its worker reported with the completion (external workers).
+    async fn score(&self) -> Option<f64> {
+        self.0.score
+    }
     async fn status(&self) -> WorkflowStatus {
         self.0.status.into()
     }

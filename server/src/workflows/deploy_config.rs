@@ -16,13 +16,11 @@ use super::str_field;
 use crate::domain::Stamp;
 use crate::domain::deployments::{self, NewDeployment};
 use crate::domain::events::Signal;
+use crate::domain::workflow_types::{TypeLookup, first_violation};
 use crate::engine::{Outcome, RunContext, Workflow, WorkflowError};
 use crate::error::AppError;
 
 pub const NAME: &str = "deploy_config";
-
-/// Workflow types whose config can be deployed.
-pub const TARGETS: &[&str] = &["generate_draft"];
 
 pub struct DeployConfig;
 
@@ -42,15 +40,33 @@ impl Workflow for DeployConfig {
             "type": "object",
             "required": ["target", "environment", "config"],
             "properties": {
-                "target": { "enum": TARGETS, "description": "The workflow type configured." },
+                "target": { "type": "string", "minLength": 1, "maxLength": 64, "description": "The workflow type configured: generate_draft or a declared type with a config schema (the config is checked against it)." },
                 "environment": { "type": "string", "minLength": 1, "maxLength": 64 },
-                "config": DraftConfig::schema(),
+                "config": { "type": "object" },
                 "experiment_id": { "type": ["string", "null"], "format": "uuid", "description": "The experiment that chose the config." },
                 "approval_id": { "type": ["string", "null"], "format": "uuid" },
                 "decision": { "enum": ["approved", "rejected"] },
                 "feedback": { "type": ["string", "null"] }
-            }
+            },
+            "if": { "properties": { "target": { "const": "generate_draft" } } },
+            "then": { "properties": { "config": DraftConfig::schema() } }
         })
+    }
+
+    /// The config must be one its target takes.
+    fn validate(&self, input: &Value, types: &TypeLookup) -> Result<(), (String, String)> {
+        let target = str_field(input, "target").unwrap_or("generate_draft");
+        let Some(schema) = types.get(target).and_then(|t| t.config_schema.as_ref()) else {
+            return Err((
+                "target".into(),
+                format!("{target} has no config schema, so it has no config to deploy"),
+            ));
+        };
+        let config = input.get("config").cloned().unwrap_or_else(|| json!({}));
+        match first_violation(schema, &config, "config") {
+            Some(v) => Err(v),
+            None => Ok(()),
+        }
     }
 
     fn requires_approval(&self) -> bool {
@@ -64,8 +80,10 @@ impl Workflow for DeployConfig {
 
     async fn execute(&self, _ctx: &RunContext, input: Value) -> Result<Outcome, WorkflowError> {
         let config = input.get("config").cloned().unwrap_or_else(|| json!({}));
-        DraftConfig::parse(&config)
-            .map_err(|(field, msg)| WorkflowError::Fatal(format!("config.{field}: {msg}")))?;
+        if str_field(&input, "target").unwrap_or("generate_draft") == "generate_draft" {
+            DraftConfig::parse(&config)
+                .map_err(|(field, msg)| WorkflowError::Fatal(format!("config.{field}: {msg}")))?;
+        }
         Ok(Outcome {
             output: json!({
                 "deployment_id": Uuid::now_v7(),

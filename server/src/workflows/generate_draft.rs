@@ -65,6 +65,11 @@ impl Workflow for GenerateDraft {
         })
     }
 
+    /// What `run_experiment` tunes and `deploy_config` deploys.
+    fn config_schema(&self) -> Option<Value> {
+        Some(DraftConfig::schema())
+    }
+
     fn requires_approval(&self) -> bool {
         true
     }

@@ -1,10 +1,15 @@
-//! `run_experiment`: a Taguchi experiment over `generate_draft` configs.
+//! `run_experiment`: a Taguchi experiment over a workflow type's configs:
+//! `generate_draft`'s, or a declared type's that has a config schema.
 //!
 //! Each factor is a named list of levels, each level a patch of the
 //! target's config. The smallest orthogonal array that fits is chosen; every
-//! array row × replicate × brief is one draft, written and scored exactly
-//! like production (`generate_draft::write_draft`), concurrently within a
-//! limit. The rubric score is the response (cost and latency are recorded
+//! array row × replicate × brief is one run. For `generate_draft` a run is a
+//! draft written and scored exactly like production
+//! (`generate_draft::write_draft`), concurrently within a limit. For a
+//! declared target a run is a child workflow of that type (its brief plus
+//! `config`), done by external workers, which report its score; children
+//! open no approvals, and the experiment waits for them (they are machines,
+//! not people) and analyses their scores the same way. The rubric score is the response (cost and latency are recorded
 //! beside it). A run that fails is recorded as failed and left out of the
 //! analysis, which says so. The current production config runs beside the
 //! design as a control arm, so the optimum is compared with something
@@ -20,11 +25,18 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use std::sync::Arc;
+
+use entity::workflow::WorkflowStatus;
+
 use super::draft_config::DraftConfig;
 use super::generate_draft::{self, write_draft};
 use super::{Brief, word_count};
+use crate::domain::artifacts::merge_patch;
 use crate::domain::deployments;
 use crate::domain::llm_calls::estimate_cost_usd;
+use crate::domain::workflow_types::{TypeLookup, TypeSpec, first_violation};
+use crate::domain::workflows;
 use crate::engine::{
     ApprovalRequest, ArtifactEdits, FollowUp, NewArtifact, Outcome, RunContext, Workflow,
     WorkflowError,
@@ -55,7 +67,9 @@ pub struct ExperimentInput {
     pub sn_type: SnType,
     #[serde(default = "one")]
     pub replicates: usize,
-    pub briefs: Vec<Brief>,
+    /// `generate_draft`: briefs; a declared target: inputs of that type
+    /// (each run's input is one of them plus `config`).
+    pub briefs: Vec<Value>,
     /// Applied to the active production config before the factor levels.
     #[serde(default)]
     pub base_config: Option<Value>,
@@ -164,7 +178,7 @@ pub struct ExperimentResults {
     pub response: String,
     pub sn_type: SnType,
     pub replicates: usize,
-    pub briefs: Vec<Brief>,
+    pub briefs: Vec<Value>,
     pub array: String,
     pub array_runs: usize,
     pub factors: Vec<FactorInfo>,
@@ -180,16 +194,93 @@ pub struct ExperimentResults {
 
 pub struct RunExperiment;
 
+/// What the experiment tunes.
+#[derive(Clone)]
+enum Target {
+    /// `generate_draft`, run in process.
+    Draft,
+    /// A declared type with a config schema, run by external workers.
+    Declared(Arc<TypeSpec>),
+}
+
+impl Target {
+    fn resolve(name: &str, types: &TypeLookup) -> Result<Target, (String, String)> {
+        if name == generate_draft::NAME {
+            return Ok(Target::Draft);
+        }
+        let tunable = || {
+            let mut names: Vec<&str> = types
+                .values()
+                .filter(|t| !t.builtin && t.config_schema.is_some())
+                .map(|t| t.name.as_str())
+                .collect();
+            names.insert(0, generate_draft::NAME);
+            names.join(", ")
+        };
+        match types.get(name) {
+            Some(t) if !t.builtin && t.config_schema.is_some() => Ok(Target::Declared(t.clone())),
+            Some(_) => Err((
+                "target".into(),
+                format!(
+                    "{name} has no config schema to tune; types that do: {}",
+                    tunable()
+                ),
+            )),
+            None => Err((
+                "target".into(),
+                format!(
+                    "unknown workflow type '{name}'; types with a config: {}",
+                    tunable()
+                ),
+            )),
+        }
+    }
+
+    /// A config (or patch) against the target's config schema; the path is
+    /// relative to the config.
+    fn check_config(&self, config: &Value) -> Result<(), (String, String)> {
+        match self {
+            Target::Draft => DraftConfig::parse(config).map(|_| ()),
+            Target::Declared(t) => match t
+                .config_schema
+                .as_ref()
+                .and_then(|schema| first_violation(schema, config, ""))
+            {
+                Some(v) => Err(v),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// A config as this target keeps it (`generate_draft`: its known
+    /// fields only).
+    fn normalized(&self, config: Value) -> Value {
+        match self {
+            Target::Draft => DraftConfig::parse(&config).unwrap_or_default().to_json(),
+            Target::Declared(_) => config,
+        }
+    }
+}
+
+/// `path` under `root`: `("factors.t[1]", "x")` → `factors.t[1].x`.
+fn under(root: &str, path: &str) -> String {
+    if path.is_empty() {
+        root.to_string()
+    } else if path.starts_with('[') {
+        format!("{root}{path}")
+    } else {
+        format!("{root}.{path}")
+    }
+}
+
 impl RunExperiment {
-    fn parse(input: &Value) -> Result<(ExperimentInput, Design), (String, String)> {
+    fn parse(
+        input: &Value,
+        types: &TypeLookup,
+    ) -> Result<(ExperimentInput, Design, Target), (String, String)> {
         let exp: ExperimentInput =
             serde_json::from_value(input.clone()).map_err(|e| (String::new(), e.to_string()))?;
-        if exp.target != generate_draft::NAME {
-            return Err((
-                "target".into(),
-                format!("only {} can be optimized", generate_draft::NAME),
-            ));
-        }
+        let target = Target::resolve(&exp.target, types)?;
         if exp.factors.is_empty() {
             return Err((
                 "factors".into(),
@@ -207,24 +298,47 @@ impl RunExperiment {
                 ));
             }
             for (i, level) in levels.iter().enumerate() {
-                DraftConfig::parse(level).map_err(|(field, msg)| {
-                    let at = if field.is_empty() {
-                        String::new()
-                    } else {
-                        format!(".{field}")
-                    };
+                target.check_config(level).map_err(|(field, msg)| {
                     (
-                        format!("factors.{name}[{i}]{at}"),
-                        format!(
-                            "{msg} (levels are patches of the {} config)",
-                            generate_draft::NAME
-                        ),
+                        under(&format!("factors.{name}[{i}]"), &field),
+                        format!("{msg} (levels are patches of the {} config)", exp.target),
                     )
                 })?;
             }
         }
         if let Some(base) = &exp.base_config {
-            DraftConfig::parse(base).map_err(|(f, m)| (format!("base_config.{f}"), m))?;
+            target
+                .check_config(base)
+                .map_err(|(f, m)| (under("base_config", &f), m))?;
+        }
+        for (i, brief) in exp.briefs.iter().enumerate() {
+            match &target {
+                Target::Draft => {
+                    serde_json::from_value::<Brief>(brief.clone())
+                        .map_err(|e| (format!("briefs[{i}]"), e.to_string()))?;
+                }
+                // Each run's input is the brief plus `config`: the target's
+                // input schema must take it.
+                Target::Declared(t) => {
+                    let mut run_input = brief.clone();
+                    if let Some(map) = run_input.as_object_mut() {
+                        map.insert(
+                            "config".into(),
+                            exp.base_config.clone().unwrap_or_else(|| json!({})),
+                        );
+                    }
+                    if let Some((field, msg)) = t.schema_violation(&run_input) {
+                        let rest = field.strip_prefix("input").unwrap_or(&field);
+                        return Err((
+                            format!("briefs[{i}]{rest}"),
+                            format!(
+                                "{msg} (each run of {} gets a brief plus `config` as its input)",
+                                t.name
+                            ),
+                        ));
+                    }
+                }
+            }
         }
         let names: Vec<&String> = exp.factors.keys().collect();
         let levels: Vec<u8> = exp
@@ -245,7 +359,7 @@ impl RunExperiment {
             return Err((
                 String::new(),
                 format!(
-                    "this experiment would write {total} drafts ({} array runs{} × {} replicates × {} briefs); the limit is {MAX_RUNS}",
+                    "this experiment would make {total} runs ({} array runs{} × {} replicates × {} briefs); the limit is {MAX_RUNS}",
                     design.runs,
                     if exp.control { " + control" } else { "" },
                     exp.replicates,
@@ -253,7 +367,7 @@ impl RunExperiment {
                 ),
             ));
         }
-        Ok((exp, design))
+        Ok((exp, design, target))
     }
 }
 
@@ -264,10 +378,11 @@ impl Workflow for RunExperiment {
     }
 
     fn description(&self) -> &'static str {
-        "Runs a Taguchi orthogonal-array experiment over generate_draft configurations: every \
-         array row × replicate × brief is drafted and scored by the rubric judge, then analysed \
-         (main effects, S/N ratios, ANOVA, optimum and its prediction). Approving the results \
-         deploys the optimal config with deploy_config."
+        "Runs a Taguchi orthogonal-array experiment over the configs of generate_draft or of a \
+         declared type with a config schema: every array row × replicate × brief is one run \
+         (a draft scored by the rubric judge, or a child workflow of the declared type scored \
+         by its worker), then analysed (main effects, S/N ratios, ANOVA, optimum and its \
+         prediction). Approving the results deploys the optimal config with deploy_config."
     }
 
     fn input_schema(&self) -> Value {
@@ -287,18 +402,20 @@ impl Workflow for RunExperiment {
         json!({
             "type": "object",
             "description": format!(
-                "A Taguchi experiment over {} configs. Checked beyond this schema: the factors' \
-                 level counts must fit one orthogonal array of the catalogue (factors with \
-                 different level counts combine only in L18: one 2-level factor and up to seven \
-                 3-level ones), and the drafts written, (array runs + 1 if control) × replicates \
-                 × briefs, must be at most {MAX_RUNS}.",
+                "A Taguchi experiment over the configs of {} or of a declared type with a config \
+                 schema. Checked beyond this schema: a declared target's levels and base_config \
+                 against its config schema, and its briefs (plus `config`) against its input \
+                 schema; the factors' level counts must fit one orthogonal array of the \
+                 catalogue (factors with different level counts combine only in L18: one 2-level \
+                 factor and up to seven 3-level ones); and the runs, (array runs + 1 if control) \
+                 × replicates × briefs, must be at most {MAX_RUNS}.",
                 generate_draft::NAME
             ),
             "required": ["factors", "briefs"],
             "additionalProperties": false,
             "properties": {
                 "name": { "type": "string", "maxLength": 200 },
-                "target": { "enum": ["generate_draft"], "description": "The workflow type whose config is optimized." },
+                "target": { "type": "string", "minLength": 1, "maxLength": 64, "description": "The workflow type whose config is optimized: generate_draft (the default) or a declared type with a config schema." },
                 "environment": { "type": "string", "minLength": 1, "maxLength": 64, "description": "Whose active config is the base and the control (default 'production')." },
                 "factors": {
                     "type": "object",
@@ -311,7 +428,7 @@ impl Workflow for RunExperiment {
                         "minItems": 2,
                         "maxItems": most_levels,
                         "x-count-noun": "level",
-                        "items": DraftConfig::schema()
+                        "items": { "type": "object" }
                     }
                 },
                 "response": { "enum": ["score"], "description": "What is optimized: the rubric score (cost and latency are recorded beside it)." },
@@ -319,19 +436,30 @@ impl Workflow for RunExperiment {
                 "replicates": { "type": "integer", "minimum": 1, "maximum": 10 },
                 "briefs": {
                     "type": "array", "minItems": 1, "maxItems": 10, "x-count-noun": "brief",
-                    "items": {
+                    "description": "generate_draft: briefs to draft; a declared target: inputs of that type (each run gets one plus `config`).",
+                    "items": { "type": "object" }
+                },
+                "base_config": { "type": "object" },
+                "concurrency": { "type": "integer", "minimum": 1, "maximum": 32 },
+                "pool_below_percent": { "type": "number", "minimum": 0, "maximum": 100 },
+                "control": { "type": "boolean", "description": "Also run the current production config (default true)." }
+            },
+            // generate_draft's configs and briefs are known here; a
+            // declared target's are checked against its own schemas.
+            "if": { "properties": { "target": { "const": generate_draft::NAME } } },
+            "then": {
+                "properties": {
+                    "factors": { "additionalProperties": { "items": DraftConfig::schema() } },
+                    "base_config": DraftConfig::schema(),
+                    "briefs": { "items": {
                         "type": "object", "required": ["prompt"], "additionalProperties": false,
                         "properties": {
                             "story_id": { "type": "string", "maxLength": 200 },
                             "scene": { "type": "string", "maxLength": 200 },
                             "prompt": { "type": "string", "minLength": 1, "maxLength": 20000 }
                         }
-                    }
-                },
-                "base_config": DraftConfig::schema(),
-                "concurrency": { "type": "integer", "minimum": 1, "maximum": 32 },
-                "pool_below_percent": { "type": "number", "minimum": 0, "maximum": 100 },
-                "control": { "type": "boolean", "description": "Also run the current production config (default true)." }
+                    } }
+                }
             }
         })
     }
@@ -345,10 +473,14 @@ impl Workflow for RunExperiment {
     fn artifact_edits(&self) -> Option<ArtifactEdits> {
         Some(ArtifactEdits {
             fields: Some(vec!["optimal_config".into()]),
+            // A declared target's config is checked against its schema when
+            // the approval starts deploy_config.
             schema: json!({
                 "type": "object",
                 "required": ["optimal_config"],
-                "properties": { "optimal_config": DraftConfig::schema() }
+                "properties": { "optimal_config": { "type": "object" } },
+                "if": { "properties": { "target": { "const": generate_draft::NAME } } },
+                "then": { "properties": { "optimal_config": DraftConfig::schema() } }
             }),
         })
     }
@@ -358,43 +490,39 @@ impl Workflow for RunExperiment {
         configured.max(std::time::Duration::from_secs(3600))
     }
 
-    fn validate(&self, input: &Value) -> Result<(), (String, String)> {
-        RunExperiment::parse(input).map(|_| ())
+    fn validate(&self, input: &Value, types: &TypeLookup) -> Result<(), (String, String)> {
+        RunExperiment::parse(input, types).map(|_| ())
     }
 
     async fn execute(&self, ctx: &RunContext, input: Value) -> Result<Outcome, WorkflowError> {
-        let (exp, design) = RunExperiment::parse(&input)
+        let types =
+            ctx.catalog.lookup(&ctx.db).await.map_err(|e| {
+                WorkflowError::Retryable(format!("reading the workflow types: {e:?}"))
+            })?;
+        let (exp, design, target) = RunExperiment::parse(&input, &types)
             .map_err(|(f, m)| WorkflowError::Fatal(format!("input.{f}: {m}")))?;
         let deployment = deployments::active(&ctx.db, &exp.target, &exp.environment)
             .await
             .map_err(|e| WorkflowError::Retryable(format!("reading the deployed config: {e:?}")))?;
-        let production = match &deployment {
-            Some(d) => DraftConfig::parse(&d.config).unwrap_or_default(),
-            None => DraftConfig::default(),
-        };
-        let base_patch = exp
-            .base_config
-            .as_ref()
-            .and_then(|b| DraftConfig::parse(b).ok())
-            .unwrap_or_default();
-        let base = production.patched(&base_patch);
-        let factor_patches: Vec<Vec<DraftConfig>> = exp
-            .factors
-            .values()
-            .map(|levels| {
+        let production = target.normalized(
+            deployment
+                .as_ref()
+                .map_or_else(|| json!({}), |d| d.config.clone()),
+        );
+        let base = target.normalized(merge_patch(
+            &production,
+            exp.base_config.as_ref().unwrap_or(&json!({})),
+        ));
+        let factor_patches: Vec<Vec<Value>> = exp.factors.values().cloned().collect();
+        let config_of = |levels: &[u8]| {
+            target.normalized(
                 levels
                     .iter()
-                    .map(|l| DraftConfig::parse(l).unwrap_or_default())
-                    .collect()
-            })
-            .collect();
-        let config_of = |levels: &[u8]| {
-            levels
-                .iter()
-                .zip(&factor_patches)
-                .fold(base.clone(), |c, (l, patches)| {
-                    c.patched(&patches[usize::from(*l)])
-                })
+                    .zip(&factor_patches)
+                    .fold(base.clone(), |c, (l, patches)| {
+                        merge_patch(&c, &patches[usize::from(*l)])
+                    }),
+            )
         };
 
         // The plan: every row × replicate × brief, then the control arm.
@@ -419,55 +547,174 @@ impl Workflow for RunExperiment {
                 }
             }
         }
-        let limit = exp.concurrency.unwrap_or(8).max(1);
-        let briefs = &exp.briefs;
-        let mut runs: Vec<RunRecord> = futures_util::stream::iter(plan)
-            .map(|(row, replicate, brief, levels, config)| async move {
-                let started = Instant::now();
-                let result = write_draft(ctx, &briefs[brief], &config).await;
-                let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                match result {
-                    Ok(d) => RunRecord {
-                        row,
-                        replicate,
-                        brief,
-                        levels,
-                        config: config.to_json(),
-                        score: Some(d.scorecard.total),
-                        words: Some(word_count(&d.text)),
-                        prompt_tokens: d.prompt_tokens,
-                        completion_tokens: d.completion_tokens,
-                        cost_usd: estimate_cost_usd(
-                            &d.model,
-                            u32::try_from(d.prompt_tokens).unwrap_or(u32::MAX),
-                            u32::try_from(d.completion_tokens).unwrap_or(u32::MAX),
-                        ),
-                        latency_ms,
-                        error: None,
-                        text: Some(d.text.clone()),
-                    },
-                    Err(e) => RunRecord {
-                        row,
-                        replicate,
-                        brief,
-                        levels,
-                        config: config.to_json(),
-                        score: None,
-                        words: None,
-                        prompt_tokens: 0,
-                        completion_tokens: 0,
-                        cost_usd: None,
-                        latency_ms,
-                        error: Some(e.to_string()),
-                        text: None,
-                    },
-                }
-            })
-            .buffer_unordered(limit)
-            .collect()
-            .await;
+        let mut runs = match &target {
+            Target::Draft => draft_runs(ctx, &exp, plan).await?,
+            Target::Declared(t) => child_runs(ctx, t, &exp, plan).await?,
+        };
         runs.sort_by_key(|r| (r.row.unwrap_or(usize::MAX), r.replicate, r.brief));
+        self.analyse(ctx, exp, design, deployment, production, runs, &config_of)
+    }
+}
 
+/// One planned run: array row (`None`: control), replicate, brief, the
+/// row's levels and the config they make.
+type PlannedRun = (Option<usize>, usize, usize, Vec<u8>, Value);
+
+/// `generate_draft` runs, in process, `concurrency` at a time.
+async fn draft_runs(
+    ctx: &RunContext,
+    exp: &ExperimentInput,
+    plan: Vec<PlannedRun>,
+) -> Result<Vec<RunRecord>, WorkflowError> {
+    let briefs: Vec<Brief> = exp
+        .briefs
+        .iter()
+        .map(|b| serde_json::from_value(b.clone()).unwrap_or_default())
+        .collect();
+    let limit = exp.concurrency.unwrap_or(8).max(1);
+    let briefs = &briefs;
+    Ok(futures_util::stream::iter(plan)
+        .map(|(row, replicate, brief, levels, config)| async move {
+            let started = Instant::now();
+            let draft_config = DraftConfig::parse(&config).unwrap_or_default();
+            let result = write_draft(ctx, &briefs[brief], &draft_config).await;
+            let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            match result {
+                Ok(d) => RunRecord {
+                    row,
+                    replicate,
+                    brief,
+                    levels,
+                    config,
+                    score: Some(d.scorecard.total),
+                    words: Some(word_count(&d.text)),
+                    prompt_tokens: d.prompt_tokens,
+                    completion_tokens: d.completion_tokens,
+                    cost_usd: estimate_cost_usd(
+                        &d.model,
+                        u32::try_from(d.prompt_tokens).unwrap_or(u32::MAX),
+                        u32::try_from(d.completion_tokens).unwrap_or(u32::MAX),
+                    ),
+                    latency_ms,
+                    error: None,
+                    text: Some(d.text.clone()),
+                },
+                Err(e) => RunRecord {
+                    row,
+                    replicate,
+                    brief,
+                    levels,
+                    config,
+                    score: None,
+                    words: None,
+                    prompt_tokens: 0,
+                    completion_tokens: 0,
+                    cost_usd: None,
+                    latency_ms,
+                    error: Some(e.to_string()),
+                    text: None,
+                },
+            }
+        })
+        .buffer_unordered(limit)
+        .collect()
+        .await)
+}
+
+/// A declared target's runs: one child workflow each (the brief plus
+/// `config`), done by external workers. Started once (keyed by the
+/// experiment and the run's index, so a retried experiment finds them),
+/// then waited for until every child has ended; a child that failed or was
+/// cancelled is a failed run.
+async fn child_runs(
+    ctx: &RunContext,
+    target: &TypeSpec,
+    exp: &ExperimentInput,
+    plan: Vec<PlannedRun>,
+) -> Result<Vec<RunRecord>, WorkflowError> {
+    let inputs: Vec<Value> = plan
+        .iter()
+        .map(|(_, _, brief, _, config)| {
+            let mut input = exp.briefs[*brief].clone();
+            if let Some(map) = input.as_object_mut() {
+                map.insert("config".into(), config.clone());
+            }
+            input
+        })
+        .collect();
+    let (ids, signals) =
+        workflows::start_children(&ctx.db, &ctx.stamp(), &ctx.workflow, target, inputs)
+            .await
+            .map_err(|e| WorkflowError::Retryable(format!("starting the runs: {e:?}")))?;
+    ctx.publish(signals);
+    let children = loop {
+        let rows = workflows::children(&ctx.db, ctx.workflow.id)
+            .await
+            .map_err(|e| WorkflowError::Retryable(format!("reading the runs: {e:?}")))?;
+        let open = rows
+            .iter()
+            .filter(|w| matches!(w.status, WorkflowStatus::Pending | WorkflowStatus::Running))
+            .count();
+        if open == 0 {
+            break rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    let by_id: BTreeMap<uuid::Uuid, &entity::workflow::Model> =
+        children.iter().map(|w| (w.id, w)).collect();
+    Ok(plan
+        .into_iter()
+        .zip(ids)
+        .map(|((row, replicate, brief, levels, config), id)| {
+            let child = by_id.get(&id);
+            let completed = child.is_some_and(|c| c.status == WorkflowStatus::Completed);
+            let error = match child {
+                None => Some("the run's workflow is missing".to_string()),
+                Some(c) if !completed => Some(c.error.clone().unwrap_or_else(|| {
+                    format!("the run was {}", workflows::status_word(c.status))
+                })),
+                Some(c) if c.score.is_none() => {
+                    Some("the worker completed the run without a score".to_string())
+                }
+                Some(_) => None,
+            };
+            let latency_ms = child
+                .and_then(|c| Some((c.completed_at? - c.started_at?).num_milliseconds()))
+                .and_then(|ms| u64::try_from(ms).ok())
+                .unwrap_or(0);
+            RunRecord {
+                row,
+                replicate,
+                brief,
+                levels,
+                config,
+                score: child.and_then(|c| c.score).filter(|_| error.is_none()),
+                words: None,
+                prompt_tokens: 0,
+                completion_tokens: 0,
+                cost_usd: None,
+                latency_ms,
+                error,
+                text: None,
+            }
+        })
+        .collect())
+}
+
+impl RunExperiment {
+    /// The analysis of finished runs, the results artifact and the approval
+    /// that deploys the optimum.
+    #[allow(clippy::too_many_arguments)]
+    fn analyse(
+        &self,
+        ctx: &RunContext,
+        exp: ExperimentInput,
+        design: Design,
+        deployment: Option<entity::deployment::Model>,
+        production: Value,
+        runs: Vec<RunRecord>,
+        config_of: &dyn Fn(&[u8]) -> Value,
+    ) -> Result<Outcome, WorkflowError> {
         let per_row = |f: &dyn Fn(&RunRecord) -> Option<f64>| -> Vec<Vec<Option<f64>>> {
             let mut out = vec![Vec::new(); design.runs];
             for r in &runs {
@@ -552,7 +799,7 @@ impl Workflow for RunExperiment {
             }
             l
         };
-        let optimal_config = config_of(&optimal_levels).to_json();
+        let optimal_config = config_of(&optimal_levels);
         let control = exp.control.then(|| {
             let arm: Vec<&RunRecord> = runs.iter().filter(|r| r.row.is_none()).collect();
             let ok: Vec<&&RunRecord> = arm.iter().filter(|r| r.error.is_none()).collect();
@@ -561,7 +808,7 @@ impl Workflow for RunExperiment {
                 (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
             };
             ControlArm {
-                config: production.to_json(),
+                config: production.clone(),
                 deployment_id: deployment.as_ref().map(|d| d.id),
                 mean_score: mean(&|r| r.score),
                 mean_cost_usd: mean(&|r| r.cost_usd),
