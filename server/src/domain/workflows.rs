@@ -273,6 +273,15 @@ pub async fn start_children(
     for (i, input) in inputs.into_iter().enumerate() {
         let key = format!("{}/{i}", parent.id);
         if let Some(existing) = find_by_idempotency_key(&txn, &key).await? {
+            // Keys are global: a row someone else made with this key is not
+            // a child, and waiting on it would be wrong.
+            if existing.parent_id != Some(parent.id) {
+                txn.rollback().await?;
+                return Err(AppError::Conflict(format!(
+                    "idempotency key '{key}' belongs to workflow {}, which is not a run of {}",
+                    existing.id, parent.id
+                )));
+            }
             ids.push(existing.id);
             continue;
         }
