@@ -17,6 +17,17 @@ use crate::domain::llm_calls::{self, NewLlmCall};
 use crate::domain::workflow_types::Catalog;
 use crate::llm::{ChatModel, ChatRequest, ChatResponse, LlmError};
 
+/// What the process lends a run (the worker fills it from its state).
+pub struct RunServices {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub catalog: Arc<Catalog>,
+    pub llm: Arc<dyn ChatModel>,
+    pub clock: Arc<dyn Clock>,
+    pub hub: Hub,
+    pub origin: Arc<str>,
+}
+
 pub struct RunContext {
     /// The row as claimed (attempt and fence of this run).
     pub workflow: workflow::Model,
@@ -30,16 +41,16 @@ pub struct RunContext {
 }
 
 impl RunContext {
-    pub fn new(state: &crate::state::AppState, workflow: workflow::Model) -> RunContext {
+    pub fn new(workflow: workflow::Model, s: RunServices) -> RunContext {
         RunContext {
             workflow,
-            db: state.db.clone(),
-            config: state.config.clone(),
-            catalog: state.catalog.clone(),
-            llm: state.llm.clone(),
-            clock: state.clock.clone(),
-            hub: state.hub.clone(),
-            origin: state.origin.clone(),
+            db: s.db,
+            config: s.config,
+            catalog: s.catalog,
+            llm: s.llm,
+            clock: s.clock,
+            hub: s.hub,
+            origin: s.origin,
         }
     }
 

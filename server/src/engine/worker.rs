@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::context::RunContext;
+use super::context::{RunContext, RunServices};
 use super::registry::{OnComplete, WorkflowError};
 use crate::domain::runs::{self, Change, FinishError};
 use crate::domain::{Principal, approvals};
@@ -159,7 +159,18 @@ impl Worker {
 
         let lost = CancellationToken::new();
         let renewer = tokio::spawn(renew_lease(state.clone(), claim.clone(), lost.clone()));
-        let ctx = RunContext::new(state, claim.clone());
+        let ctx = RunContext::new(
+            claim.clone(),
+            RunServices {
+                db: state.db.clone(),
+                config: state.config.clone(),
+                catalog: state.catalog.clone(),
+                llm: state.llm.clone(),
+                clock: state.clock.clone(),
+                hub: state.hub.clone(),
+                origin: state.origin.clone(),
+            },
+        );
         let input = claim.input.clone();
         let timeout = wf.timeout(cfg.workflow_timeout);
         let run = tokio::time::timeout(
