@@ -254,10 +254,6 @@ impl Catalog {
         }
     }
 
-    pub fn defaults(&self) -> Defaults {
-        self.defaults
-    }
-
     pub fn builtin(&self, name: &str) -> Option<&Arc<TypeSpec>> {
         self.builtin.get(name)
     }
@@ -346,25 +342,6 @@ impl Catalog {
         Ok(out)
     }
 
-    /// Every version of one declared type, oldest first.
-    pub async fn versions(
-        &self,
-        conn: &impl ConnectionTrait,
-        name: &str,
-    ) -> AppResult<Vec<TypeSpec>> {
-        if let Some(b) = self.builtin.get(name) {
-            return Ok(vec![TypeSpec::clone(b)]);
-        }
-        workflow_type::Entity::find()
-            .filter(workflow_type::Column::Name.eq(name))
-            .order_by_asc(workflow_type::Column::Version)
-            .all(conn)
-            .await?
-            .iter()
-            .map(|r| self.spec_of(r).map(|s| TypeSpec::clone(&s)))
-            .collect()
-    }
-
     pub async fn names(&self, conn: &impl ConnectionTrait) -> AppResult<Vec<String>> {
         let mut names = self.builtin_names();
         let declared: Vec<String> = workflow_type::Entity::find()
@@ -425,11 +402,6 @@ impl Catalog {
             }),
             None => Ok(()),
         }
-    }
-
-    /// The declared types' names (what external workers may claim).
-    pub async fn is_declared(&self, conn: &impl ConnectionTrait, name: &str) -> AppResult<bool> {
-        Ok(!self.builtin.contains_key(name) && self.get(conn, name).await?.is_some())
     }
 
     /// The spec of a stored version, read once per process.
