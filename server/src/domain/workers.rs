@@ -139,24 +139,43 @@ async fn claimable_types(
     Ok(shortest)
 }
 
-/// Validated claim parameters.
-#[derive(Debug, Clone, Copy)]
+/// A checked claim: declared types the caller may run, how many, and a
+/// lease no longer than the shortest of their timeouts. Checked once, then
+/// tried as often as a long poll needs.
+#[derive(Debug, Clone)]
 pub struct ClaimRequest {
-    pub limit: u64,
-    pub lease: Duration,
+    types: Vec<String>,
+    limit: u64,
+    lease: Duration,
 }
 
 impl ClaimRequest {
-    pub fn new(limit: i32, lease_secs: i32) -> AppResult<ClaimRequest> {
-        let limit = u64::try_from(limit)
-            .ok()
-            .filter(|l| (1..=MAX_CLAIMS).contains(l))
-            .ok_or_else(|| AppError::bad_input("limit", format!("limit: 1 to {MAX_CLAIMS}")))?;
+    pub async fn new(
+        db: &DatabaseConnection,
+        catalog: &Catalog,
+        principal: &Principal,
+        types: Vec<String>,
+        limit: i32,
+        lease_secs: i32,
+    ) -> AppResult<ClaimRequest> {
+        principal.require(Permission::Work)?;
+        let (limit, lease) = claim_bounds(limit, lease_secs)?;
+        let shortest_timeout = claimable_types(db, catalog, &types).await?;
         Ok(ClaimRequest {
+            types,
             limit,
-            lease: lease_duration(lease_secs, "leaseSeconds")?,
+            lease: lease.min(shortest_timeout),
         })
     }
+}
+
+/// `limit` and `leaseSeconds` within their bounds.
+fn claim_bounds(limit: i32, lease_secs: i32) -> AppResult<(u64, Duration)> {
+    let limit = u64::try_from(limit)
+        .ok()
+        .filter(|l| (1..=MAX_CLAIMS).contains(l))
+        .ok_or_else(|| AppError::bad_input("limit", format!("limit: 1 to {MAX_CLAIMS}")))?;
+    Ok((limit, lease_duration(lease_secs, "leaseSeconds")?))
 }
 
 pub fn lease_duration(secs: i32, field: &str) -> AppResult<Duration> {
@@ -172,20 +191,16 @@ pub fn lease_duration(secs: i32, field: &str) -> AppResult<Duration> {
         })
 }
 
-/// Claims up to `req.limit` due workflows of `types` for `principal` (one
-/// attempt, no waiting: the caller long-polls). The lease is at most the
-/// shortest timeout of the types, so it never outlives an attempt's
-/// deadline; heartbeats extend it up to each run's own deadline.
+/// Claims what `req` asks for, for `principal` (one attempt, no waiting:
+/// the caller long-polls). The lease never outlives an attempt's deadline;
+/// heartbeats extend it up to each run's own deadline.
 pub async fn claim(
     db: &DatabaseConnection,
-    catalog: &Catalog,
     stamp: &Stamp,
     principal: &Principal,
-    types: &[String],
-    req: ClaimRequest,
+    req: &ClaimRequest,
 ) -> AppResult<(Vec<Claim>, Vec<Signal>)> {
     principal.require(Permission::Work)?;
-    let shortest_timeout = claimable_types(db, catalog, types).await?;
     let nonce = super::secrets::sha256_hex(&super::secrets::random_bytes()?)[..24].to_string();
     let owner = Handle {
         id: Uuid::nil(),
@@ -193,8 +208,8 @@ pub async fn claim(
         nonce: nonce.clone(),
     }
     .owner(principal);
-    let lease = req.lease.min(shortest_timeout);
-    let (rows, signals) = runs::claim_runnable(db, stamp, &owner, types, lease, req.limit).await?;
+    let (rows, signals) =
+        runs::claim_runnable(db, stamp, &owner, &req.types, req.lease, req.limit).await?;
     let claims = rows
         .into_iter()
         .map(|row| Claim {
@@ -526,10 +541,10 @@ mod tests {
 
     #[test]
     fn claim_parameters_are_bounded() {
-        assert!(ClaimRequest::new(0, 60).is_err());
-        assert!(ClaimRequest::new(101, 60).is_err());
-        assert!(ClaimRequest::new(1, 4).is_err());
-        assert!(ClaimRequest::new(1, 3601).is_err());
-        assert!(ClaimRequest::new(100, 3600).is_ok());
+        assert!(claim_bounds(0, 60).is_err());
+        assert!(claim_bounds(101, 60).is_err());
+        assert!(claim_bounds(1, 4).is_err());
+        assert!(claim_bounds(1, 3601).is_err());
+        assert!(claim_bounds(100, 3600).is_ok());
     }
 }

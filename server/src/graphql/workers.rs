@@ -239,7 +239,6 @@ impl WorkerMutations {
     ) -> Result<Vec<Claim>> {
         let principal = require(ctx, Permission::Work)?;
         let state = state(ctx);
-        let req = ClaimRequest::new(limit.unwrap_or(1), lease_seconds.unwrap_or(60))?;
         let wait_seconds = wait_seconds.unwrap_or(0);
         if !(0..=MAX_WAIT_SECS).contains(&wait_seconds) {
             return Err(AppError::bad_input(
@@ -248,6 +247,16 @@ impl WorkerMutations {
             )
             .into());
         }
+        // Checked once; each wake-up below only tries the claim.
+        let req = ClaimRequest::new(
+            &state.db,
+            &state.catalog,
+            &principal,
+            types,
+            limit.unwrap_or(1),
+            lease_seconds.unwrap_or(60),
+        )
+        .await?;
         let deadline = tokio::time::Instant::now()
             + Duration::from_secs(u64::try_from(wait_seconds).unwrap_or(0));
         loop {
@@ -256,15 +265,8 @@ impl WorkerMutations {
             let wake = state.hub.wake().notified();
             tokio::pin!(wake);
             wake.as_mut().enable();
-            let (claims, signals) = workers::claim(
-                &state.db,
-                &state.catalog,
-                &state.stamp(&principal),
-                &principal,
-                &types,
-                req,
-            )
-            .await?;
+            let (claims, signals) =
+                workers::claim(&state.db, &state.stamp(&principal), &principal, &req).await?;
             state.hub.publish(signals);
             let now = tokio::time::Instant::now();
             if !claims.is_empty() || now >= deadline {
