@@ -114,6 +114,7 @@ pub struct CompiledSchemas {
     input: OnceLock<Result<Compiled, String>>,
     output: OnceLock<Result<Compiled, String>>,
     artifact: OnceLock<Result<Compiled, String>>,
+    config: OnceLock<Result<Compiled, String>>,
 }
 
 /// The first violation of `schema` by `value` through a compile-once
@@ -167,6 +168,13 @@ impl TypeSpec {
     pub fn invalid_artifact(&self, artifact: &Value) -> Option<(String, String)> {
         let schema = self.artifact_schema.as_ref()?;
         violation(&self.compiled.artifact, schema, artifact, "artifact")
+    }
+
+    /// The first problem with a config for this type (`root.path`), when
+    /// it declares a config schema.
+    pub fn invalid_config(&self, config: &Value, root: &str) -> Option<(String, String)> {
+        let schema = self.config_schema.as_ref()?;
+        violation(&self.compiled.config, schema, config, root)
     }
 }
 

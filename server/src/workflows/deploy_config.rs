@@ -16,7 +16,7 @@ use super::str_field;
 use crate::domain::Stamp;
 use crate::domain::deployments::{self, NewDeployment};
 use crate::domain::events::Signal;
-use crate::domain::workflow_types::{TypeLookup, first_violation};
+use crate::domain::workflow_types::TypeLookup;
 use crate::engine::{Outcome, RunContext, Workflow, WorkflowError};
 use crate::error::AppError;
 
@@ -56,14 +56,14 @@ impl Workflow for DeployConfig {
     /// The config must be one its target takes.
     fn validate(&self, input: &Value, types: &TypeLookup) -> Result<(), (String, String)> {
         let target = str_field(input, "target").unwrap_or("generate_draft");
-        let Some(schema) = types.get(target).and_then(|t| t.config_schema.as_ref()) else {
+        let Some(spec) = types.get(target).filter(|t| t.config_schema.is_some()) else {
             return Err((
                 "target".into(),
                 format!("{target} has no config schema, so it has no config to deploy"),
             ));
         };
         let config = input.get("config").cloned().unwrap_or_else(|| json!({}));
-        match first_violation(schema, &config, "config") {
+        match spec.invalid_config(&config, "config") {
             Some(v) => Err(v),
             None => Ok(()),
         }

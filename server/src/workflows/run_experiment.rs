@@ -35,7 +35,7 @@ use super::{Brief, word_count};
 use crate::domain::artifacts::merge_patch;
 use crate::domain::deployments;
 use crate::domain::llm_calls::estimate_cost_usd;
-use crate::domain::workflow_types::{TypeLookup, TypeSpec, first_violation};
+use crate::domain::workflow_types::{TypeLookup, TypeSpec};
 use crate::domain::workflows;
 use crate::engine::{
     ApprovalRequest, ArtifactEdits, FollowUp, NewArtifact, Outcome, RunContext, Workflow,
@@ -241,11 +241,7 @@ impl Target {
     fn check_config(&self, config: &Value) -> Result<(), (String, String)> {
         match self {
             Target::Draft => DraftConfig::parse(config).map(|_| ()),
-            Target::Declared(t) => match t
-                .config_schema
-                .as_ref()
-                .and_then(|schema| first_violation(schema, config, ""))
-            {
+            Target::Declared(t) => match t.invalid_config(config, "") {
                 Some(v) => Err(v),
                 None => Ok(()),
             },
