@@ -33,7 +33,7 @@ pub struct Overrides {
 
 /// Connects, migrates and builds the shared state (no HTTP).
 pub async fn build_state(config: Config, overrides: Overrides) -> anyhow::Result<AppState> {
-    let db = crate::db::connect(&config.database_url).await?;
+    let db = crate::db::connect_with(&config.database_url, &config.db_pool).await?;
     crate::db::migrate(&db).await?;
     let llm = match overrides.llm {
         Some(llm) => llm,

@@ -7,8 +7,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    AuthConfig, Config, DEFAULT_DATABASE_URL, DeliveryConfig, EngineConfig, LlmConfig, MailConfig,
-    ProxyAuth, WorkflowConfig,
+    AuthConfig, Config, DEFAULT_DATABASE_URL, DbPoolConfig, DeliveryConfig, EngineConfig,
+    LlmConfig, MailConfig, ProxyAuth, WorkflowConfig,
 };
 
 #[derive(Debug, Parser)]
@@ -264,6 +264,10 @@ pub struct DbArgs {
     /// from DATABASE_URL.
     #[arg(long, env = "BATON_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Seconds a request or worker waits for a PostgreSQL connection before
+    /// giving up (the API then answers UNAVAILABLE).
+    #[arg(long, env = "BATON_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 10)]
+    pub db_acquire_timeout_secs: u64,
 }
 
 impl DbArgs {
@@ -272,6 +276,12 @@ impl DbArgs {
             .clone()
             .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string())
+    }
+
+    pub fn pool(&self) -> DbPoolConfig {
+        DbPoolConfig {
+            acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs.max(1)),
+        }
     }
 }
 
@@ -443,6 +453,7 @@ impl ServeArgs {
     pub fn config(&self) -> anyhow::Result<Config> {
         Ok(Config {
             database_url: self.db.url(),
+            db_pool: self.db.pool(),
             listen: self.listen,
             engine: self.engine.engine(),
             llm: self.llm.llm(),
@@ -461,6 +472,7 @@ impl WorkerArgs {
     pub fn config(&self) -> Config {
         Config {
             database_url: self.db.url(),
+            db_pool: self.db.pool(),
             engine: self.engine.engine(),
             llm: self.llm.llm(),
             workflows: self.engine.workflows(),

@@ -13,6 +13,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/baton.db?mode=rwc";
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
+    pub db_pool: DbPoolConfig,
     pub listen: SocketAddr,
     pub engine: EngineConfig,
     pub llm: LlmConfig,
@@ -27,6 +28,25 @@ pub struct Config {
     pub mail: Option<MailConfig>,
     /// Workflow types to declare at start (`--types FILE.yaml`).
     pub types_file: Option<std::path::PathBuf>,
+}
+
+/// How the PostgreSQL connection pool rides out a database that is gone
+/// (restarting, failing over).
+#[derive(Debug, Clone)]
+pub struct DbPoolConfig {
+    /// Longest a request or a worker waits for a connection before giving
+    /// up: while PostgreSQL is down the API answers `UNAVAILABLE` after
+    /// this, instead of hanging. SQLite keeps 30 s (its one connection is
+    /// only ever busy, never gone).
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DbPoolConfig {
+    fn default() -> Self {
+        DbPoolConfig {
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Where notification email goes out.
@@ -174,6 +194,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             database_url: DEFAULT_DATABASE_URL.to_string(),
+            db_pool: DbPoolConfig::default(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             engine: EngineConfig::default(),
             llm: LlmConfig::default(),

@@ -10,13 +10,27 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 use std::time::Duration;
 
+use crate::config::DbPoolConfig;
+
 /// Opens the database named by `url`, creating the SQLite file's directory
 /// when needed.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_with(url, &DbPoolConfig::default()).await
+}
+
+/// [`connect`] with the pool settings of `pool`.
+///
+/// A PostgreSQL restart is ridden out by the pool itself: every connection
+/// is pinged before it is handed out (sqlx's `test_before_acquire`, on by
+/// default), so one broken by the restart is dropped and replaced, and a
+/// connection that cannot be opened is retried until `acquire_timeout`,
+/// after which the caller gets an error (`UNAVAILABLE` in the API) rather
+/// than waiting indefinitely.
+pub async fn connect_with(url: &str, pool: &DbPoolConfig) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_string());
-    opts.sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30));
+    // sea-orm maps both timeouts onto sqlx's acquire timeout (the later
+    // one wins), which bounds opening a connection as well.
+    opts.sqlx_logging(false).test_before_acquire(true);
     if url.starts_with("sqlite:") {
         if let Some(dir) = sqlite_dir(url) {
             std::fs::create_dir_all(&dir)
@@ -24,6 +38,7 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         }
         opts.max_connections(1)
             .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
             .map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
@@ -31,7 +46,9 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
                     .foreign_keys(true)
             });
     } else {
-        opts.max_connections(20).min_connections(1);
+        opts.max_connections(20)
+            .min_connections(1)
+            .acquire_timeout(pool.acquire_timeout);
     }
     let db = Database::connect(opts)
         .await

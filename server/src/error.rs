@@ -37,7 +37,12 @@ pub enum AppError {
     Unauthenticated(String),
     /// Known caller, not allowed.
     Forbidden(String),
-    /// A bug or an outage: logged in full, shown as an id.
+    /// The database cannot be reached right now (down, restarting, every
+    /// connection busy past the acquire timeout): nothing was done and the
+    /// same request may succeed later. The cause is logged, not shown.
+    /// Code `UNAVAILABLE`, so a client can tell "retry later" from a bug.
+    Unavailable(String),
+    /// A bug: logged in full, shown as an id.
     Internal(anyhow::Error),
 }
 
@@ -53,10 +58,12 @@ pub enum ErrorCode {
     InternalServerError,
     /// The document does not parse or validate against the schema.
     GraphqlValidationFailed,
+    /// A dependency (the database) is unreachable for now; retry later.
+    Unavailable,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 7] = [
+    pub const ALL: [ErrorCode; 8] = [
         ErrorCode::NotFound,
         ErrorCode::Conflict,
         ErrorCode::BadUserInput,
@@ -64,6 +71,7 @@ impl ErrorCode {
         ErrorCode::Forbidden,
         ErrorCode::InternalServerError,
         ErrorCode::GraphqlValidationFailed,
+        ErrorCode::Unavailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +83,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
             ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            ErrorCode::Unavailable => "UNAVAILABLE",
         }
     }
 }
@@ -87,6 +96,7 @@ impl AppError {
             AppError::BadInput { .. } => ErrorCode::BadUserInput,
             AppError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             AppError::Forbidden(_) => ErrorCode::Forbidden,
+            AppError::Unavailable(_) => ErrorCode::Unavailable,
             AppError::Internal(_) => ErrorCode::InternalServerError,
         }
     }
@@ -100,6 +110,10 @@ impl AppError {
             | AppError::Forbidden(m)
             | AppError::BadInput { message: m, .. }
             | AppError::StateConflict { message: m, .. } => m.clone(),
+            AppError::Unavailable(_) => {
+                "the database is unavailable right now; nothing was changed, retry later"
+                    .to_string()
+            }
             AppError::Internal(_) => "internal error".to_string(),
         }
     }
@@ -116,18 +130,57 @@ impl AppError {
     pub fn into_anyhow(self) -> anyhow::Error {
         match self {
             AppError::Internal(inner) => inner,
+            AppError::Unavailable(cause) => anyhow::anyhow!("the database is unavailable: {cause}"),
             other => anyhow::anyhow!(other.message()),
         }
     }
 
+    /// An unexpected error; one whose cause is a lost database (a `DbErr`
+    /// somewhere in its chain) is `Unavailable` instead.
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
-        AppError::Internal(err.into())
+        let err = err.into();
+        if let Some(db) = err
+            .chain()
+            .find_map(|e| e.downcast_ref::<DbErr>())
+            .filter(|db| is_unavailable(db))
+        {
+            return AppError::Unavailable(db.to_string());
+        }
+        AppError::Internal(err)
     }
 }
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
+        if is_unavailable(&err) {
+            return AppError::Unavailable(err.to_string());
+        }
         AppError::Internal(anyhow::Error::new(err).context("database error"))
+    }
+}
+
+/// True when `err` says the database could not be reached or went away,
+/// rather than that the statement was wrong: no connection within the
+/// acquire timeout, a connection refused or reset, or PostgreSQL saying it
+/// is shutting down or starting up (SQLSTATE class 08 "connection
+/// exception", 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot
+/// connect now). These are worth retrying later; anything else is a bug.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed => true,
+                Sqlx::WorkerCrashed => true,
+                Sqlx::Database(db) => db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 
@@ -158,6 +211,43 @@ mod tests {
                 "{code}"
             );
         }
+    }
+
+    #[test]
+    fn a_lost_database_is_unavailable_not_internal() {
+        use sea_orm::{ConnAcquireErr, RuntimeErr};
+        use std::sync::Arc;
+        let io = || {
+            sea_orm::sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "connection reset by peer",
+            ))
+        };
+        let lost = [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            DbErr::Conn(RuntimeErr::Internal("refused".into())),
+            DbErr::Query(RuntimeErr::SqlxError(Arc::new(io()))),
+            DbErr::Exec(RuntimeErr::SqlxError(Arc::new(io()))),
+            DbErr::Exec(RuntimeErr::SqlxError(Arc::new(
+                sea_orm::sqlx::Error::PoolTimedOut,
+            ))),
+        ];
+        for db in lost {
+            let shown = db.to_string();
+            let err: AppError = db.into();
+            assert_eq!(err.code(), ErrorCode::Unavailable, "{shown}");
+            assert!(err.message().contains("retry later"));
+            assert!(!err.message().contains("reset"), "the cause is not shown");
+        }
+        // Wrapped in context on the way up, it is still an outage.
+        let wrapped = anyhow::Error::new(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))
+            .context("loading the approval");
+        assert_eq!(AppError::internal(wrapped).code(), ErrorCode::Unavailable);
+        let other = anyhow::Error::new(DbErr::Custom("bad".into())).context("x");
+        assert_eq!(
+            AppError::internal(other).code(),
+            ErrorCode::InternalServerError
+        );
     }
 
     #[test]

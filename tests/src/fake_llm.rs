@@ -1,5 +1,6 @@
 //! A fake OpenAI-compatible server on loopback. It stands in for the model
-//! endpoint (something outside Baton); each test scripts its answers.
+//! endpoint (something outside Baton); each test scripts its answers, and
+//! may take it down ([`FakeLlm::stop`]) and bring it back on the same port.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -72,6 +73,12 @@ struct Shared {
 pub struct FakeLlm {
     pub address: SocketAddr,
     calls: Arc<AtomicUsize>,
+    shared: Shared,
+    serving: Option<Serving>,
+}
+
+struct Serving {
+    stop: tokio_util::sync::CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -83,20 +90,16 @@ impl FakeLlm {
             script: Arc::new(script),
             calls: calls.clone(),
         };
-        let app = axum::Router::new()
-            .route("/v1/chat/completions", post(handle))
-            .with_state(shared);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind fake LLM");
         let address = listener.local_addr().expect("fake LLM address");
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let serving = Some(serve(listener, shared.clone()));
         FakeLlm {
             address,
             calls,
-            task,
+            shared,
+            serving,
         }
     }
 
@@ -107,11 +110,63 @@ impl FakeLlm {
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
+
+    /// Takes the endpoint down: stops listening and closes its open
+    /// (keep-alive) connections, so a client's next request is refused,
+    /// as when the model server is down. Requests in flight are answered.
+    pub async fn stop(&mut self) {
+        if let Some(s) = self.serving.take() {
+            s.stop.cancel();
+            // Graceful shutdown waits for in-flight requests; scripted
+            // delays are short, but do not hang a test on one.
+            let _ = tokio::time::timeout(Duration::from_secs(30), s.task).await;
+        }
+    }
+
+    /// Listens again on the same address after [`FakeLlm::stop`].
+    pub async fn start_again(&mut self) {
+        if self.serving.is_some() {
+            return;
+        }
+        let mut tries = 0;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(self.address).await {
+                Ok(l) => break l,
+                Err(e) if tries < 40 => {
+                    tries += 1;
+                    eprintln!(
+                        "fake LLM: binding {} again failed ({e}); retrying",
+                        self.address
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("fake LLM: could not listen on {} again: {e}", self.address),
+            }
+        };
+        self.serving = Some(serve(listener, self.shared.clone()));
+    }
+}
+
+fn serve(listener: tokio::net::TcpListener, shared: Shared) -> Serving {
+    let app = axum::Router::new()
+        .route("/v1/chat/completions", post(handle))
+        .with_state(shared);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let token = stop.clone();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await;
+    });
+    Serving { stop, task }
 }
 
 impl Drop for FakeLlm {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(s) = self.serving.take() {
+            s.stop.cancel();
+            s.task.abort();
+        }
     }
 }
 

@@ -114,6 +114,7 @@ def _error(code: str, **ext: object) -> dict:
         ("FORBIDDEN", AuthError),
         ("NOT_FOUND", NotFoundError),
         ("INTERNAL_SERVER_ERROR", BatonError),
+        ("UNAVAILABLE", TransportError),
     ],
 )
 def test_each_error_code_becomes_its_exception(code, cls):

@@ -265,6 +265,14 @@ pub async fn complete(
                 txn.rollback().await?;
                 return Err(FinishError::Db(DbErr::Custom(format!("{e:#}"))));
             }
+            // The database went away mid-transaction: like any lost write,
+            // the lease expires and another attempt runs (not a rejection).
+            Err(AppError::Unavailable(cause)) => {
+                let _ = txn.rollback().await;
+                return Err(FinishError::Db(DbErr::Conn(sea_orm::RuntimeErr::Internal(
+                    cause,
+                ))));
+            }
             Err(e) => {
                 txn.rollback().await?;
                 return Err(FinishError::Rejected(e.message()));

@@ -25,6 +25,13 @@ impl From<AppError> for Error {
                     e.set("errorId", id.to_string());
                 })
             }
+            AppError::Unavailable(cause) => {
+                // Expected during a database restart: a warning, not an
+                // error with an id; the client is told to retry.
+                tracing::warn!(error = %cause, "database unavailable; answered UNAVAILABLE");
+                Error::new(AppError::Unavailable(String::new()).message())
+                    .extend_with(|_, e| e.set("code", code))
+            }
             AppError::BadInput { field, message } => Error::new(message).extend_with(|_, e| {
                 e.set("code", code);
                 if let Some(f) = &field {
@@ -96,6 +103,10 @@ mod tests {
             (
                 AppError::Forbidden("reviewers only".into()),
                 ErrorCode::Forbidden,
+            ),
+            (
+                AppError::Unavailable("pool timed out".into()),
+                ErrorCode::Unavailable,
             ),
         ];
         for (err, code) in cases {

@@ -608,7 +608,8 @@ async fn decide_many(
                     error: None,
                 }
             }
-            Err(AppError::Internal(e)) => return Err(AppError::Internal(e).into()),
+            // A bug or a lost database ends the whole batch, not one item.
+            Err(e @ (AppError::Internal(_) | AppError::Unavailable(_))) => return Err(e.into()),
             Err(e) => BatchDecisionResult {
                 id,
                 ok: false,

@@ -282,6 +282,14 @@ pub fn problem(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 fn internal(e: AppError) -> Response {
+    if let AppError::Unavailable(cause) = &e {
+        tracing::warn!(error = %cause, "database unavailable");
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            e.code().as_str(),
+            &e.message(),
+        );
+    }
     let id = uuid::Uuid::now_v7();
     if let AppError::Internal(source) = &e {
         tracing::error!(error_id = %id, error = ?source, "internal error");

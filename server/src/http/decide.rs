@@ -200,6 +200,11 @@ fn refused(r: Refusal) -> Response {
 fn failed(e: AppError) -> Response {
     match e {
         AppError::NotFound(m) => answer(StatusCode::NOT_FOUND, "Not found", &m),
+        e @ AppError::Unavailable(_) => answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Try again in a moment",
+            &e.message(),
+        ),
         AppError::Internal(source) => {
             let id = uuid::Uuid::now_v7();
             tracing::error!(error_id = %id, error = ?source, "internal error");

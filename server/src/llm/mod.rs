@@ -133,6 +133,18 @@ impl LlmError {
             LlmError::Malformed(_) => false,
         }
     }
+
+    /// The same error, saying how many tries it took to give up (only a
+    /// transport failure gains words: the others already say what the
+    /// endpoint answered).
+    pub fn after_tries(self, tries: u32) -> LlmError {
+        match self {
+            LlmError::Transport(m) => {
+                LlmError::Transport(format!("{m} (gave up after {tries} tries)"))
+            }
+            other => other,
+        }
+    }
 }
 
 /// A chat-completion model.

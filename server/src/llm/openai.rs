@@ -321,6 +321,9 @@ impl ChatModel for OpenAiClient {
                     );
                     tokio::time::sleep(delay).await;
                 }
+                // Say that retries were spent, so a stored error reads
+                // "unreachable, gave up after 4 tries", not a single blip.
+                Err(failure) if retry > 0 => return Err(failure.error.after_tries(retry + 1)),
                 Err(failure) => return Err(failure.error),
             }
         }
@@ -858,6 +861,13 @@ mod tests {
         let err = client.complete(&hello()).await.unwrap_err();
         assert!(matches!(err, LlmError::Transport(_)), "{err:?}");
         assert!(err.is_retryable());
+        let text = err.to_string();
+        assert!(
+            text.starts_with("could not reach the model endpoint")
+                && text.contains(&addr.to_string())
+                && text.ends_with("(gave up after 2 tries)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ describe('problemsOf', () => {
     ['FORBIDDEN', 'forbidden'],
     ['INTERNAL_SERVER_ERROR', 'internal'],
     ['GRAPHQL_VALIDATION_FAILED', 'out-of-date'],
+    ['UNAVAILABLE', 'network'],
     ['SOMETHING_NEW', 'unknown'],
   ])('maps %s to %s', (code, kind) => {
     const [p] = problemsOf(gqlError('msg', { code }));
@@ -24,7 +25,16 @@ describe('problemsOf', () => {
 
   it('covers every code of the server table', () => {
     expect(Object.keys(CODE_TABLE).sort()).toEqual(
-      ['BAD_USER_INPUT', 'CONFLICT', 'FORBIDDEN', 'GRAPHQL_VALIDATION_FAILED', 'INTERNAL_SERVER_ERROR', 'NOT_FOUND', 'UNAUTHENTICATED'].sort(),
+      [
+        'BAD_USER_INPUT',
+        'CONFLICT',
+        'FORBIDDEN',
+        'GRAPHQL_VALIDATION_FAILED',
+        'INTERNAL_SERVER_ERROR',
+        'NOT_FOUND',
+        'UNAUTHENTICATED',
+        'UNAVAILABLE',
+      ].sort(),
     );
   });
 

@@ -43,6 +43,12 @@ export const CODE_TABLE: Record<string, { kind: ProblemKind; title: string }> = 
     kind: 'out-of-date',
     title: 'This app is out of date with the server; reload the page',
   },
+  // The server is up but its database is not (a restart): like a network
+  // failure, nothing was done and trying again shortly will do.
+  UNAVAILABLE: {
+    kind: 'network',
+    title: 'The server cannot reach its database; try again in a moment',
+  },
 };
 
 interface ErrorLike {

@@ -2,10 +2,11 @@
 
 Baton's GraphQL errors carry ``extensions.code`` from a closed table
 (``BAD_USER_INPUT``, ``CONFLICT``, ``UNAUTHENTICATED``, ``FORBIDDEN``,
-``NOT_FOUND``, ``INTERNAL_SERVER_ERROR``); :func:`error_from_graphql` maps the
-first error of an answer to one class below. :class:`TransportError` is for
-everything that never reached a GraphQL answer (connection refused, timeouts,
-5xx without a GraphQL body): the worker loop retries those with backoff.
+``NOT_FOUND``, ``INTERNAL_SERVER_ERROR``, ``UNAVAILABLE``); :func:`error_from_graphql`
+maps the first error of an answer to one class below. :class:`TransportError` is
+for everything that never reached a GraphQL answer (connection refused, timeouts,
+5xx without a GraphQL body) and for ``UNAVAILABLE`` (Baton is up but its database
+is not): the worker loop retries those with backoff.
 
 :class:`FatalError` is different: *your* ``execute`` raises it to say that
 retrying cannot help; the worker then fails the workflow with
@@ -68,7 +69,8 @@ class NotFoundError(BatonError):
 
 class TransportError(BatonError):
     """No GraphQL answer: connection refused or reset, timeout, or an HTTP
-    error without a GraphQL body (e.g. a proxy's 502). Safe to retry."""
+    error without a GraphQL body (e.g. a proxy's 502); or ``UNAVAILABLE``:
+    Baton answered but its database is down, nothing was done. Safe to retry."""
 
 
 class FatalError(Exception):
@@ -87,6 +89,7 @@ _BY_CODE: dict[str, type[BatonError]] = {
     "UNAUTHENTICATED": AuthError,
     "FORBIDDEN": AuthError,
     "NOT_FOUND": NotFoundError,
+    "UNAVAILABLE": TransportError,
 }
 
 
