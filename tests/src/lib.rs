@@ -1,7 +1,8 @@
 //! Helpers for Baton's end-to-end tests: a real server on a free port with
 //! its own fresh database (`TestApp`), the same as a separate process
 //! (`ServerProcess`), a graphql-ws client, and a fake OpenAI-compatible
-//! server on loopback standing in for the model endpoint.
+//! server on loopback standing in for the model endpoint, and a throwaway
+//! PostgreSQL cluster a test may stop and start (`PgCluster`).
 //!
 //! PostgreSQL tests use `BATON_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`); each test creates and drops
@@ -11,12 +12,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod app;
+pub mod cluster;
 pub mod db;
 pub mod fake_llm;
 pub mod process;
 pub mod ws;
 
 pub use app::{TestApp, gql_error_code};
+pub use cluster::{PgCluster, StopMode, pg_cluster_available};
 pub use db::{Backend, TestDb};
 
 /// Declares one async test per backend: `name::sqlite` and `name::postgres`.
