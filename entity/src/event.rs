@@ -19,6 +19,10 @@ pub struct Model {
     /// The actor's role when it acted; `None` for the system.
     pub actor_role: Option<crate::role::Role>,
     pub payload: Json,
+    /// PostgreSQL: the writing transaction (`pg_current_xact_id()`, set by
+    /// the column's default); SQLite: `None`. Lets feed readers tell
+    /// settled events from ones still in flight.
+    pub txid: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,10 +3,20 @@
 //! Every state change appends an event in the transaction that makes the
 //! change. On PostgreSQL the same transaction calls `pg_notify`, so other
 //! processes hear of the event exactly when it commits (and never of one
-//! that rolled back). Notifications are hints: a listener that reconnects
-//! re-reads the table from the last event id it saw.
+//! that rolled back). Notifications are hints: a reader that may have
+//! missed some re-reads the table through a [`FeedCursor`].
+//!
+//! PostgreSQL hands out event ids when a transaction inserts, not when it
+//! commits, so an event with a lower id can become visible after one with
+//! a higher id. A cursor on PostgreSQL therefore does not read "after the
+//! last id"; it re-reads every event whose transaction had not ended at
+//! its previous read (`txid >= xmin` of that read's snapshot) and drops
+//! the ids it already handed out. On SQLite one writer commits at a time,
+//! so ids are commit-ordered and "after the last id read" is exact.
 
 use entity::event;
+use std::collections::HashSet;
+
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
@@ -51,6 +61,11 @@ pub struct Signal {
     pub chain_id: Option<Uuid>,
     #[serde(rename = "t", skip_serializing_if = "Option::is_none", default)]
     pub workflow_type: Option<String>,
+    /// PostgreSQL: the transaction that wrote the event (see
+    /// [`FeedCursor`]); lets a reader drop a late notice of an event it
+    /// already read from the table.
+    #[serde(rename = "x", skip_serializing_if = "Option::is_none", default)]
+    pub txid: Option<i64>,
 }
 
 impl Signal {
@@ -78,6 +93,7 @@ impl Signal {
                 .get("type")
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            txid: m.txid,
         }
     }
 }
@@ -114,6 +130,8 @@ pub async fn append(
         } else {
             ev.payload
         }),
+        // PostgreSQL's column default records the writing transaction.
+        txid: NotSet,
     }
     .insert(conn)
     .await?;
@@ -177,4 +195,194 @@ pub async fn for_subject(
         .limit(1000)
         .all(conn)
         .await
+}
+
+/// A reader's place in the events feed (a subscription's resync). Every
+/// event of its kinds committed after [`FeedCursor::start`] is returned by
+/// one [`FeedCursor::read`] or marked by [`FeedCursor::mark`], exactly
+/// once between them, in whatever order the commits happened.
+#[derive(Debug)]
+pub struct FeedCursor {
+    kinds: Vec<String>,
+    /// PostgreSQL: the `xmin` of the snapshot of the last read. Every
+    /// transaction below it had ended by then, so its committed events
+    /// were visible to that read; events of later transactions are
+    /// re-read until they are below a later read's `xmin`.
+    horizon: Option<i64>,
+    /// SQLite: the highest id a read returned (ids are commit-ordered).
+    after_id: i64,
+    /// Ids handed out that a later read may return again.
+    seen: HashSet<i64>,
+}
+
+/// Rows per page of a read.
+const FEED_PAGE: u64 = 1000;
+/// Past this many remembered ids the reader should [`FeedCursor::read`],
+/// which forgets the settled ones.
+const FEED_SEEN_MAX: usize = 10_000;
+
+/// The snapshot's `xmin` and the events of the reader's kinds whose
+/// transaction is at or above `$1` (the previous read's horizon; none:
+/// this snapshot's own) and whose id is above `$2` (paging), in one
+/// statement so both come from the same snapshot.
+const FEED_POSTGRES: &str = r#"
+WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon)
+SELECT h.horizon, e.id, e.kind, e.workflow_id, e.approval_id, e.chain_id,
+       e.payload->>'type' AS workflow_type, e.txid
+  FROM h LEFT JOIN events e
+    ON e.txid >= COALESCE($1::bigint, h.horizon) AND e.id > $2
+   AND e.kind IN (SELECT jsonb_array_elements_text($3::jsonb))
+ ORDER BY e.id
+ LIMIT $4"#;
+
+impl FeedCursor {
+    /// A cursor at "now": events committed before it are not returned.
+    pub async fn start(conn: &impl ConnectionTrait, kinds: &[&str]) -> Result<FeedCursor, DbErr> {
+        let mut c = FeedCursor {
+            kinds: kinds.iter().map(|k| k.to_string()).collect(),
+            horizon: None,
+            after_id: 0,
+            seen: HashSet::new(),
+        };
+        if conn.get_database_backend() == DbBackend::Postgres {
+            // Everything visible now is "before": the committed events of
+            // transactions at or above the horizon (which a read will look
+            // at again) are marked as handed out.
+            let (horizon, rows) = c.scan_postgres(conn, None).await?;
+            c.horizon = Some(horizon);
+            c.seen = rows.iter().map(|(s, _)| s.event_id).collect();
+        } else {
+            c.after_id = last_id(conn).await?;
+        }
+        Ok(c)
+    }
+
+    /// Records an event handed out from a live notification; false when it
+    /// was already handed out (or is not of the cursor's kinds). A notice
+    /// can arrive after a read already returned its event: below the
+    /// horizon (PostgreSQL) or at or below the last id read (SQLite), the
+    /// event was visible to a read, so it was handed out then.
+    pub fn mark(&mut self, s: &Signal) -> bool {
+        if !self.kinds.iter().any(|k| *k == s.kind) {
+            return false;
+        }
+        let settled = match (self.horizon, s.txid) {
+            (Some(h), Some(x)) => x < h,
+            (Some(_), None) => false,
+            (None, _) => s.event_id <= self.after_id,
+        };
+        !settled && self.seen.insert(s.event_id)
+    }
+
+    /// True when enough ids are remembered that a [`read`](Self::read)
+    /// should run to forget the settled ones.
+    pub fn wants_read(&self) -> bool {
+        self.seen.len() > FEED_SEEN_MAX
+    }
+
+    /// The committed events not yet handed out, oldest id first, marked.
+    pub async fn read(&mut self, conn: &impl ConnectionTrait) -> Result<Vec<Signal>, DbErr> {
+        match self.horizon {
+            Some(from) => {
+                let (horizon, rows) = self.scan_postgres(conn, Some(from)).await?;
+                let mut fresh = Vec::new();
+                let mut unsettled = HashSet::new();
+                for (s, txid) in rows {
+                    if txid >= horizon {
+                        unsettled.insert(s.event_id);
+                    }
+                    if !self.seen.contains(&s.event_id) {
+                        fresh.push(s);
+                    }
+                }
+                // Events below the new horizon are never read again (nor
+                // can a live notice repeat one already read): forget them.
+                self.seen = unsettled;
+                self.horizon = Some(horizon);
+                Ok(fresh)
+            }
+            None => self.read_sqlite(conn).await,
+        }
+    }
+
+    /// All pages of [`FEED_POSTGRES`]: the first page's horizon and every
+    /// matching event with its transaction. Later pages see at least what
+    /// the first saw (events are never deleted), so that horizon holds for
+    /// all of them.
+    async fn scan_postgres(
+        &self,
+        conn: &impl ConnectionTrait,
+        from: Option<i64>,
+    ) -> Result<(i64, Vec<(Signal, i64)>), DbErr> {
+        let kinds: sea_orm::Value = Value::from(self.kinds.clone()).to_string().into();
+        let mut horizon = None;
+        let mut out = Vec::new();
+        let mut after = i64::MIN;
+        loop {
+            let rows = conn
+                .query_all_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    FEED_POSTGRES,
+                    [
+                        from.into(),
+                        after.into(),
+                        kinds.clone(),
+                        i64::try_from(FEED_PAGE).unwrap_or(i64::MAX).into(),
+                    ],
+                ))
+                .await?;
+            let full = rows.len() as u64 == FEED_PAGE;
+            for r in rows {
+                let h: i64 = r.try_get("", "horizon")?;
+                horizon.get_or_insert(h);
+                let Some(id) = r.try_get::<Option<i64>>("", "id")? else {
+                    continue;
+                };
+                after = id;
+                let txid = r.try_get::<Option<i64>>("", "txid")?.unwrap_or(i64::MIN);
+                out.push((
+                    Signal {
+                        origin: String::new(),
+                        event_id: id,
+                        kind: r.try_get("", "kind")?,
+                        workflow_id: r.try_get("", "workflow_id")?,
+                        approval_id: r.try_get("", "approval_id")?,
+                        chain_id: r.try_get("", "chain_id")?,
+                        workflow_type: r.try_get("", "workflow_type")?,
+                        txid: Some(txid),
+                    },
+                    txid,
+                ));
+            }
+            if !full {
+                break;
+            }
+        }
+        let horizon = horizon
+            .or(from)
+            .ok_or_else(|| DbErr::Custom("the feed query returned no snapshot".into()))?;
+        Ok((horizon, out))
+    }
+
+    async fn read_sqlite(&mut self, conn: &impl ConnectionTrait) -> Result<Vec<Signal>, DbErr> {
+        let kinds: Vec<&str> = self.kinds.iter().map(String::as_str).collect();
+        let mut fresh = Vec::new();
+        loop {
+            let page = since(conn, self.after_id, &kinds, FEED_PAGE).await?;
+            let full = page.len() as u64 == FEED_PAGE;
+            for s in page {
+                self.after_id = self.after_id.max(s.event_id);
+                if !self.seen.contains(&s.event_id) {
+                    fresh.push(s);
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        // Every id at or below `after_id` is settled; none above it was
+        // handed out before this read (it would have been visible to it).
+        self.seen.clear();
+        Ok(fresh)
+    }
 }

@@ -58,8 +58,9 @@ pub trait CompletionWrites: Send + Sync {
 
 /// PostgreSQL: two index-ordered picks, each locking rows of the workflows
 /// table alone (no joins in a locking subquery, so SKIP LOCKED skips exactly
-/// the rows other workers hold): running rows whose lease expired (crash
-/// recovery, taken first so it is never starved) and due pending rows, of
+/// the rows other workers hold): running rows whose lease expired with an
+/// attempt left (crash recovery, taken first so it is never starved; a row
+/// on its last attempt is failed by [`claim_runnable`] instead) and due pending rows, of
 /// the types the caller runs (a JSON array: no array binding needed).
 /// Each pick walks its own partial index in
 /// order and stops at the limit, so a claim costs the same with ten rows
@@ -69,6 +70,7 @@ const CLAIM_POSTGRES: &str = r#"
 WITH expired AS (
        SELECT id FROM workflows
         WHERE status = 'running' AND lease_expires_at < $3
+          AND attempt < max_attempts
           AND type = ANY(ARRAY(SELECT jsonb_array_elements_text($5::jsonb)))
         ORDER BY lease_expires_at
         LIMIT $4
@@ -98,6 +100,7 @@ const CLAIM_SQLITE: &str = r#"
 WITH expired AS (
        SELECT id FROM workflows
         WHERE status = 'running' AND lease_expires_at < ?3
+          AND attempt < max_attempts
           AND type IN (SELECT value FROM json_each(?5))
         ORDER BY lease_expires_at
         LIMIT ?4),
@@ -153,9 +156,43 @@ pub async fn claim(
         .collect()
 }
 
-/// Claims like [`claim`], and fails at once the rows that have no attempt
-/// left: reachable only through an expired lease, when the worker running
-/// the last allowed attempt stopped renewing it.
+/// Running rows of `types` whose lease expired during their last allowed
+/// attempt, oldest expiry first. The claim skips them (`attempt <
+/// max_attempts` in its expired pick) so that failing them never counts as
+/// one more attempt.
+const EXHAUSTED_POSTGRES: &str = r#"
+SELECT * FROM workflows
+ WHERE status = 'running' AND lease_expires_at < $1
+   AND attempt >= max_attempts
+   AND type = ANY(ARRAY(SELECT jsonb_array_elements_text($3::jsonb)))
+ ORDER BY lease_expires_at
+ LIMIT $2"#;
+
+const EXHAUSTED_SQLITE: &str = r#"
+SELECT * FROM workflows
+ WHERE status = 'running' AND lease_expires_at < ?1
+   AND attempt >= max_attempts
+   AND type IN (SELECT value FROM json_each(?3))
+ ORDER BY lease_expires_at
+ LIMIT ?2"#;
+
+/// Why a workflow whose last attempt lost its worker failed.
+pub fn exhausted_error(max_attempts: i32) -> String {
+    format!(
+        "lease expired on its last attempt ({max_attempts} of {max_attempts}): \
+         the worker running it stopped renewing its lease"
+    )
+}
+
+/// Fails the rows whose lease expired on their last allowed attempt, then
+/// claims like [`claim`].
+///
+/// Such a row used to be claimed (attempt + 1) and then failed, which
+/// stored it as attempt `max_attempts + 1` of `max_attempts`. Here it is
+/// failed in place, fenced by its unchanged `fence` and by its lease still
+/// being expired (a worker that renewed in time keeps it), so `attempt <=
+/// max_attempts` always holds and two reapers racing write one
+/// `workflow.failed` event between them.
 pub async fn claim_runnable(
     db: &DatabaseConnection,
     stamp: &Stamp,
@@ -164,35 +201,48 @@ pub async fn claim_runnable(
     lease: Duration,
     limit: u64,
 ) -> Result<(Vec<workflow::Model>, Vec<Signal>), DbErr> {
+    let signals = fail_exhausted(db, stamp, types, limit).await?;
     let claimed = claim(db, owner, types, stamp.now, lease, limit).await?;
-    let mut runnable = Vec::with_capacity(claimed.len());
+    Ok((claimed, signals))
+}
+
+async fn fail_exhausted(
+    db: &DatabaseConnection,
+    stamp: &Stamp,
+    types: &[String],
+    limit: u64,
+) -> Result<Vec<Signal>, DbErr> {
+    if types.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => EXHAUSTED_POSTGRES,
+        _ => EXHAUSTED_SQLITE,
+    };
+    let stmt = Statement::from_sql_and_values(
+        backend,
+        sql,
+        [
+            stamp.now.into(),
+            i64::try_from(limit).unwrap_or(i64::MAX).into(),
+            json!(types).to_string().into(),
+        ],
+    );
+    let rows = db.query_all_raw(stmt).await?;
     let mut signals = Vec::new();
-    for c in claimed {
-        if c.attempt <= c.max_attempts {
-            runnable.push(c);
-            continue;
-        }
-        let why = format!(
-            "gave up after {} attempts: the worker running the last one stopped renewing its lease",
-            c.max_attempts
-        );
-        match fail(
-            db,
-            stamp,
-            Change::of_claim(&c),
-            &c,
-            &why,
-            false,
-            Duration::ZERO,
-        )
-        .await
-        {
+    for r in rows {
+        let c = workflow::Model::from_query_result(&r, "")?;
+        let why = exhausted_error(c.max_attempts);
+        let change = Change::of_claim(&c).only_if_lease_expired(stamp.now);
+        match fail(db, stamp, change, &c, &why, false, Duration::ZERO).await {
             Ok(mut s) => signals.append(&mut s),
             Err(FinishError::Db(e)) => return Err(e),
+            // Another reaper, a renewal or a cancel got there first.
             Err(_) => {}
         }
     }
-    Ok((runnable, signals))
+    Ok(signals)
 }
 
 /// Extends the lease to `until`; false when the claim is no longer ours

@@ -32,6 +32,9 @@ pub enum Guard {
 pub struct Change {
     id: Uuid,
     guard: Guard,
+    /// Also require the lease to have expired before this instant (a
+    /// reaper failing a run whose worker stopped renewing it).
+    expired_before: Option<DateTime<Utc>>,
     sets: Vec<(workflow::Column, SimpleExpr)>,
 }
 
@@ -40,6 +43,7 @@ impl Change {
         Change {
             id,
             guard,
+            expired_before: None,
             sets: Vec::new(),
         }
     }
@@ -61,6 +65,13 @@ impl Change {
         if let Guard::Claim { owner: o, .. } = &mut self.guard {
             *o = Some(owner.to_string());
         }
+        self
+    }
+
+    /// Applies only while the lease is still expired at `now`: a worker
+    /// that renewed it in the meantime keeps its run.
+    pub fn only_if_lease_expired(mut self, now: DateTime<Utc>) -> Change {
+        self.expired_before = Some(now);
         self
     }
 
@@ -95,6 +106,9 @@ impl Change {
         let mut update = workflow::Entity::update_many()
             .col_expr(workflow::Column::UpdatedAt, Expr::value(now))
             .filter(workflow::Column::Id.eq(self.id));
+        if let Some(t) = self.expired_before {
+            update = update.filter(workflow::Column::LeaseExpiresAt.lt(t));
+        }
         for (col, value) in self.sets {
             update = update.col_expr(col, value);
         }

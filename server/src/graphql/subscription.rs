@@ -2,11 +2,12 @@
 //!
 //! Streams follow the in-process hub. When the hub says notifications may
 //! have been lost (a lagging receiver, a PostgreSQL listener that
-//! reconnected), the stream re-reads the `events` table from the highest
-//! event id it has delivered, so a subscriber is re-synced rather than left
-//! silently behind.
+//! reconnected), the stream re-reads the `events` table through its
+//! [`events::FeedCursor`], which also finds events committed out of id
+//! order, so a subscriber is re-synced rather than left silently behind,
+//! and gets each event once.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use async_graphql::{Context, ID, Result, Subscription};
 use futures_util::{Stream, StreamExt, stream};
@@ -126,14 +127,12 @@ async fn workflow_stream(
     }))
 }
 
-/// Per-subscriber state: where we are in the events table, what we have
-/// already delivered, and what is queued for delivery.
+/// Per-subscriber state: where we are in the events feed and what is
+/// queued for delivery.
 struct Cursor {
     state: AppState,
     rx: broadcast::Receiver<Notice>,
-    kinds: &'static [&'static str],
-    high_water: i64,
-    seen: HashSet<i64>,
+    feed: events::FeedCursor,
     queue: VecDeque<Signal>,
 }
 
@@ -143,15 +142,13 @@ async fn signal_stream(
     kinds: &'static [&'static str],
 ) -> Result<impl Stream<Item = Signal>> {
     let rx = state.hub.subscribe();
-    let high_water = events::last_id(&state.db)
+    let feed = events::FeedCursor::start(&state.db, kinds)
         .await
         .map_err(crate::error::AppError::from)?;
     let cursor = Cursor {
         state,
         rx,
-        kinds,
-        high_water,
-        seen: HashSet::new(),
+        feed,
         queue: VecDeque::new(),
     };
     Ok(stream::unfold(cursor, |mut c| async move {
@@ -160,7 +157,14 @@ async fn signal_stream(
                 return Some((s, c));
             }
             match c.rx.recv().await {
-                Ok(Notice::Event(s)) => c.accept(s),
+                Ok(Notice::Event(s)) => {
+                    if c.feed.mark(&s) {
+                        c.queue.push_back(s);
+                    }
+                    if c.feed.wants_read() {
+                        c.catch_up().await;
+                    }
+                }
                 Ok(Notice::Resync) | Err(RecvError::Lagged(_)) => c.catch_up().await,
                 Err(RecvError::Closed) => return None,
             }
@@ -169,27 +173,10 @@ async fn signal_stream(
 }
 
 impl Cursor {
-    fn accept(&mut self, s: Signal) {
-        if !self.kinds.contains(&s.kind.as_str()) || !self.seen.insert(s.event_id) {
-            return;
-        }
-        if self.seen.len() > 10_000 {
-            // Old ids are below the high-water mark; a catch-up never
-            // returns them again.
-            let hw = self.high_water;
-            self.seen.retain(|id| *id > hw - 1_000);
-        }
-        self.high_water = self.high_water.max(s.event_id);
-        self.queue.push_back(s);
-    }
-
     async fn catch_up(&mut self) {
-        match events::since(&self.state.db, self.high_water, self.kinds, 1000).await {
-            Ok(missed) => {
-                for s in missed {
-                    self.accept(s);
-                }
-            }
+        match self.feed.read(&self.state.db).await {
+            Ok(missed) => self.queue.extend(missed),
+            // The cursor did not move: the next resync reads the same events.
             Err(e) => tracing::warn!(error = %e, "subscription catch-up failed"),
         }
     }
