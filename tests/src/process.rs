@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -28,12 +29,49 @@ pub fn baton_bin() -> std::path::PathBuf {
 pub struct ServerProcess {
     pub address: SocketAddr,
     child: Child,
+    /// Its stderr lines, when started with [`ServerProcess::start_capturing`].
+    stderr: Arc<Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
     /// Starts `baton serve` on a free port with extra environment variables.
     pub async fn start(database_url: &str, env: &[(&str, &str)]) -> ServerProcess {
+        Self::start_in(database_url, env, false, None).await
+    }
+
+    /// As [`ServerProcess::start`], keeping its stderr lines (still echoed to
+    /// this test's stderr) for [`ServerProcess::stderr_lines`].
+    pub async fn start_capturing(database_url: &str, env: &[(&str, &str)]) -> ServerProcess {
+        Self::start_in(database_url, env, true, None).await
+    }
+
+    /// Starts it with `dir` as its working directory.
+    pub async fn start_in_dir(
+        database_url: &str,
+        env: &[(&str, &str)],
+        dir: &std::path::Path,
+    ) -> ServerProcess {
+        Self::start_in(database_url, env, false, Some(dir)).await
+    }
+
+    /// The stderr lines written so far.
+    pub fn stderr_lines(&self) -> Vec<String> {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    async fn start_in(
+        database_url: &str,
+        env: &[(&str, &str)],
+        capture: bool,
+        dir: Option<&std::path::Path>,
+    ) -> ServerProcess {
         let mut cmd = Command::new(baton_bin());
+        if let Some(dir) = dir {
+            cmd.current_dir(dir);
+        }
         cmd.args(["serve", "--listen", "127.0.0.1:0"])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -41,12 +79,27 @@ impl ServerProcess {
             .env("BATON_POLL_MS", "100")
             .env("BATON_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if capture {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .kill_on_drop(true);
         for (k, v) in env {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("start baton serve");
+        let captured: Arc<Mutex<Vec<String>>> = Arc::default();
+        if let Some(stderr) = child.stderr.take() {
+            let into = captured.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(l)) = lines.next_line().await {
+                    eprintln!("{l}");
+                    into.lock().unwrap_or_else(|p| p.into_inner()).push(l);
+                }
+            });
+        }
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
         let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
@@ -61,7 +114,11 @@ impl ServerProcess {
             .unwrap_or_else(|| panic!("unexpected first line: {line}"));
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        ServerProcess { address, child }
+        ServerProcess {
+            address,
+            child,
+            stderr: captured,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
