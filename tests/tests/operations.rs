@@ -481,3 +481,104 @@ async fn json_logs_are_json_lines_that_carry_the_request_id() {
     assert!(!server.stderr_lines().is_empty());
     server.terminate().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_files_have_etags_answer_304_and_gzip_when_asked() {
+    let web = baton_e2e::db::TempDir::new();
+    std::fs::create_dir_all(web.0.join("assets")).unwrap();
+    std::fs::write(
+        web.0.join("index.html"),
+        "<!doctype html><div id=root></div>",
+    )
+    .unwrap();
+    let script = "console.log('the review app');\n".repeat(40);
+    std::fs::write(web.0.join("assets/index-3f2a1c.js"), &script).unwrap();
+    let dir = web.0.clone();
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        move |c| c.web_dir = Some(dir),
+        Default::default(),
+    )
+    .await;
+
+    let first = app
+        .http
+        .get(app.url("/assets/index-3f2a1c.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let tag = first.headers()["etag"].to_str().unwrap().to_string();
+    assert_eq!(
+        first.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(
+        first.headers().get("content-encoding").is_none(),
+        "not compressed unless asked"
+    );
+    assert_eq!(first.text().await.unwrap(), script);
+
+    let again = app
+        .http
+        .get(app.url("/assets/index-3f2a1c.js"))
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"], tag.as_str());
+    assert!(again.bytes().await.unwrap().is_empty());
+    // A client route revalidates index.html the same way.
+    let index = app.http.get(app.url("/approvals/1")).send().await.unwrap();
+    let index_tag = index.headers()["etag"].to_str().unwrap().to_string();
+    assert_ne!(index_tag, tag);
+    let revalidated = app
+        .http
+        .get(app.url("/"))
+        .header("if-none-match", &index_tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), 304);
+    assert_eq!(revalidated.headers()["cache-control"], "no-cache");
+    // A changed file is a new tag: the old one gets the whole file.
+    let stale = app
+        .http
+        .get(app.url("/assets/index-3f2a1c.js"))
+        .header("if-none-match", "W/\"0-0\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 200);
+
+    let gz = app
+        .http
+        .get(app.url("/assets/index-3f2a1c.js"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.status(), 200);
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let body = gz.bytes().await.unwrap();
+    assert_eq!(&body[..2], &[0x1f, 0x8b], "a gzip stream");
+    assert!(
+        body.len() < script.len(),
+        "{} bytes for {}",
+        body.len(),
+        script.len()
+    );
+    // GraphQL answers are not compressed.
+    let res = app
+        .http
+        .post(app.url("/graphql"))
+        .bearer_auth(&app.admin_token)
+        .header("accept-encoding", "gzip")
+        .json(&json!({ "query": "{ workflowTypes { name description inputSchema } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("content-encoding").is_none());
+    app.stop().await;
+}

@@ -54,7 +54,9 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::serve))
-        .fallback(get(spa::serve))
+        // Static files only: GraphQL answers are small, and compressing
+        // them beside reflected input and secrets invites BREACH.
+        .fallback(get(spa::serve).layer(tower_http::compression::CompressionLayer::new()))
         .with_state(state)
         .layer(axum::middleware::map_response(no_framing))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
