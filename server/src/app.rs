@@ -48,11 +48,13 @@ pub async fn build_state(config: Config, overrides: Overrides) -> anyhow::Result
         max_attempts: config.engine.max_attempts,
         retry_base: config.engine.retry_base,
     });
+    let metrics = Arc::new(crate::metrics::Metrics::new(origin.clone()));
     Ok(AppState {
         db,
         registry: Arc::new(registry),
         catalog: Arc::new(catalog),
-        hub: Hub::new(),
+        hub: Hub::with_metrics(metrics.clone()),
+        metrics,
         config: Arc::new(config),
         llm,
         clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),

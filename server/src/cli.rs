@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
     AuthConfig, Config, DEFAULT_DATABASE_URL, DbPoolConfig, DeliveryConfig, EngineConfig,
-    LlmConfig, MailConfig, ProxyAuth, WorkflowConfig,
+    LlmConfig, MailConfig, OpsConfig, ProxyAuth, WorkflowConfig,
 };
 
 #[derive(Debug, Parser)]
@@ -20,8 +20,14 @@ use crate::config::{
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines as `text` (for people) or `json` (one object a line, for
+    /// log collectors).
+    #[arg(long, global = true, env = "BATON_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
 }
 
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the GraphQL API (and run workers, unless --workers 0).
@@ -308,6 +314,24 @@ pub struct ServeArgs {
     pub llm: LlmArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct OpsArgs {
+    /// A bearer token `/metrics` asks for; unset: `/metrics` is open to
+    /// whoever reaches the listen address.
+    #[arg(long, env = "BATON_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+}
+
+impl OpsArgs {
+    pub fn ops(&self) -> OpsConfig {
+        OpsConfig {
+            metrics_token: self.metrics_token.clone().filter(|t| !t.is_empty()),
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -464,6 +488,7 @@ impl ServeArgs {
             delivery: self.engine.delivery(),
             mail: self.engine.mail(),
             types_file: self.types_file.clone(),
+            ops: self.ops.ops(),
         })
     }
 }

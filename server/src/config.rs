@@ -28,6 +28,26 @@ pub struct Config {
     pub mail: Option<MailConfig>,
     /// Workflow types to declare at start (`--types FILE.yaml`).
     pub types_file: Option<std::path::PathBuf>,
+    pub ops: OpsConfig,
+}
+
+/// Operations: who may read `/metrics`.
+#[derive(Clone, Default)]
+pub struct OpsConfig {
+    /// When set, `/metrics` wants `Authorization: Bearer <token>`; unset, it
+    /// is open to whoever reaches the listen address.
+    pub metrics_token: Option<String>,
+}
+
+impl std::fmt::Debug for OpsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpsConfig")
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// How the PostgreSQL connection pool rides out a database that is gone
@@ -205,6 +225,7 @@ impl Default for Config {
             delivery: DeliveryConfig::default(),
             mail: None,
             types_file: None,
+            ops: OpsConfig::default(),
         }
     }
 }
@@ -250,7 +271,7 @@ impl Config {
     /// The configuration as one log line, secrets redacted.
     pub fn redacted(&self) -> String {
         format!(
-            "database={} listen={} workers={} lease={:?} poll={:?} max_attempts={} llm={} model={} api_key={} anonymous_read={} proxy_auth={} smtp={}",
+            "database={} listen={} workers={} lease={:?} poll={:?} max_attempts={} llm={} model={} api_key={} anonymous_read={} proxy_auth={} smtp={} metrics_token={}",
             redact_url(&self.database_url),
             self.listen,
             self.engine.workers,
@@ -272,6 +293,11 @@ impl Config {
             self.mail
                 .as_ref()
                 .map_or_else(|| "off".to_string(), |m| redact_url(&m.smtp_url)),
+            if self.ops.metrics_token.is_some() {
+                "set"
+            } else {
+                "unset"
+            },
         )
     }
 }

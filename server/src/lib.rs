@@ -24,9 +24,11 @@ pub mod http;
 pub mod identity_cli;
 pub mod jsonschema;
 pub mod llm;
+pub mod metrics;
 pub mod notify;
 pub mod optimizer;
 pub mod state;
+pub mod telemetry;
 pub mod workflows;
 
 pub use app::Application;

@@ -4,18 +4,11 @@ use anyhow::Context;
 use baton::cli::{Cli, Command};
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("BATON_LOG")
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    baton::telemetry::init(&cli.log_format);
     match cli.command {
         Command::Schema => {
             print!("{}", baton::graphql::sdl());

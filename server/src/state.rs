@@ -26,6 +26,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// This process's name in leases and cross-process notifications.
     pub origin: Arc<str>,
+    /// This process's counters and histograms (`/metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {

@@ -3,7 +3,9 @@
 //! one database.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -29,24 +31,75 @@ pub fn baton_bin() -> std::path::PathBuf {
 pub struct ServerProcess {
     pub address: SocketAddr,
     child: Child,
+    spawn: Spawn,
+    /// Its stderr lines, when started with [`ServerProcess::start_capturing`]
+    /// (kept across restarts).
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+/// How a `baton serve` is started (again, after a kill).
+#[derive(Clone)]
+struct Spawn {
     database_url: String,
     env: Vec<(String, String)>,
+    capture: bool,
+    dir: Option<PathBuf>,
 }
 
 impl ServerProcess {
     /// Starts `baton serve` on a free port with extra environment variables.
     pub async fn start(database_url: &str, env: &[(&str, &str)]) -> ServerProcess {
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let (child, address) = spawn_serve(database_url, &env, "127.0.0.1:0").await;
+        Self::start_with(database_url, env, false, None).await
+    }
+
+    /// As [`ServerProcess::start`], keeping its stderr lines (still echoed to
+    /// this test's stderr) for [`ServerProcess::stderr_lines`].
+    pub async fn start_capturing(database_url: &str, env: &[(&str, &str)]) -> ServerProcess {
+        Self::start_with(database_url, env, true, None).await
+    }
+
+    /// Starts it with `dir` as its working directory.
+    pub async fn start_in_dir(
+        database_url: &str,
+        env: &[(&str, &str)],
+        dir: &Path,
+    ) -> ServerProcess {
+        Self::start_with(database_url, env, false, Some(dir)).await
+    }
+
+    async fn start_with(
+        database_url: &str,
+        env: &[(&str, &str)],
+        capture: bool,
+        dir: Option<&Path>,
+    ) -> ServerProcess {
+        let spawn = Spawn {
+            database_url: database_url.to_string(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            capture,
+            dir: dir.map(Path::to_path_buf),
+        };
+        let stderr: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (child, address) = try_spawn_serve(&spawn, "127.0.0.1:0", &stderr)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         ServerProcess {
             address,
             child,
-            database_url: database_url.to_string(),
-            env,
+            spawn,
+            stderr,
         }
+    }
+
+    /// The stderr lines written so far (empty unless started capturing).
+    pub fn stderr_lines(&self) -> Vec<String> {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -82,7 +135,7 @@ impl ServerProcess {
         // The killed process's listening socket is closed with it, but give
         // the kernel a few tries in case the port is briefly held.
         for attempt in 0..20 {
-            match try_spawn_serve(&self.database_url, &self.env, &listen).await {
+            match try_spawn_serve(&self.spawn, &listen, &self.stderr).await {
                 Ok((child, address)) => {
                     self.child = child;
                     self.address = address;
@@ -103,37 +156,44 @@ impl ServerProcess {
     }
 }
 
-async fn spawn_serve(
-    database_url: &str,
-    env: &[(String, String)],
-    listen: &str,
-) -> (Child, SocketAddr) {
-    try_spawn_serve(database_url, env, listen)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
 /// Starts `baton serve --listen LISTEN` and reads the address it printed;
 /// an error when it exits first (e.g. the port is taken).
 async fn try_spawn_serve(
-    database_url: &str,
-    env: &[(String, String)],
+    spawn: &Spawn,
     listen: &str,
+    captured: &Arc<Mutex<Vec<String>>>,
 ) -> Result<(Child, SocketAddr), String> {
     let mut cmd = Command::new(baton_bin());
+    if let Some(dir) = &spawn.dir {
+        cmd.current_dir(dir);
+    }
     cmd.args(["serve", "--listen", listen])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("BATON_DATABASE_URL", database_url)
+        .env("BATON_DATABASE_URL", &spawn.database_url)
         .env("BATON_POLL_MS", "100")
         .env("BATON_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(if spawn.capture {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        })
         .kill_on_drop(true);
-    for (k, v) in env {
+    for (k, v) in &spawn.env {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("start baton serve");
+    if let Some(stderr) = child.stderr.take() {
+        let into = captured.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(l)) = lines.next_line().await {
+                eprintln!("{l}");
+                into.lock().unwrap_or_else(|p| p.into_inner()).push(l);
+            }
+        });
+    }
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
     let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())

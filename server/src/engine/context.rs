@@ -26,6 +26,7 @@ pub struct RunServices {
     pub clock: Arc<dyn Clock>,
     pub hub: Hub,
     pub origin: Arc<str>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 pub struct RunContext {
@@ -38,6 +39,7 @@ pub struct RunContext {
     clock: Arc<dyn Clock>,
     hub: Hub,
     origin: Arc<str>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl RunContext {
@@ -51,6 +53,7 @@ impl RunContext {
             clock: s.clock,
             hub: s.hub,
             origin: s.origin,
+            metrics: s.metrics,
         }
     }
 
@@ -109,6 +112,13 @@ impl RunContext {
                 error: Some(e.to_string()),
             },
         };
+        self.metrics.llm_call(
+            &call.model,
+            call.error.is_some(),
+            call.prompt_tokens,
+            call.completion_tokens,
+            llm_calls::estimate_cost_usd(&call.model, call.prompt_tokens, call.completion_tokens),
+        );
         if let Err(e) = llm_calls::record(&self.db, self.clock.as_ref(), call).await {
             tracing::warn!(error = %e, "could not record an LLM call");
         }

@@ -22,6 +22,8 @@ pub enum Notice {
 pub struct Hub {
     tx: broadcast::Sender<Notice>,
     wake: Arc<Notify>,
+    /// Counts the events this process commits (see `metrics`).
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl Default for Hub {
@@ -36,12 +38,24 @@ impl Hub {
         Hub {
             tx,
             wake: Arc::new(Notify::new()),
+            metrics: None,
+        }
+    }
+
+    /// A hub that counts every event published through it in `metrics`.
+    pub fn with_metrics(metrics: Arc<crate::metrics::Metrics>) -> Hub {
+        Hub {
+            metrics: Some(metrics),
+            ..Hub::new()
         }
     }
 
     /// Publishes committed events to this process.
     pub fn publish(&self, signals: impl IntoIterator<Item = Signal>) {
         for s in signals {
+            if let Some(m) = &self.metrics {
+                m.event(&s);
+            }
             if s.makes_work() {
                 self.wake.notify_waiters();
             }

@@ -38,6 +38,18 @@ pub enum ExecutionOutcome {
     Abandoned,
 }
 
+impl ExecutionOutcome {
+    /// The `outcome` label of the run metrics.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ExecutionOutcome::Completed => "completed",
+            ExecutionOutcome::Failed { retrying: true } => "retrying",
+            ExecutionOutcome::Failed { retrying: false } => "failed",
+            ExecutionOutcome::Abandoned => "abandoned",
+        }
+    }
+}
+
 pub struct Worker {
     state: AppState,
     running: Arc<Mutex<HashMap<Uuid, workflow::Model>>>,
@@ -136,8 +148,19 @@ impl Worker {
         tasks.spawn(
             async move {
                 let id = claim.id;
+                let workflow_type = claim.workflow_type.clone();
+                let due = claim.run_after;
+                let started = claim.started_at.unwrap_or(due);
+                let clock = std::time::Instant::now();
                 let outcome = Worker::run_one(&state, claim).await;
                 tracing::debug!(?outcome, "execution ended");
+                let waited = (started - due).num_milliseconds().max(0) as f64 / 1000.0;
+                state.metrics.run(
+                    &workflow_type,
+                    outcome.as_str(),
+                    waited,
+                    clock.elapsed().as_secs_f64(),
+                );
                 lock(&running).remove(&id);
                 drop(permit);
             }
@@ -169,6 +192,7 @@ impl Worker {
                 clock: state.clock.clone(),
                 hub: state.hub.clone(),
                 origin: state.origin.clone(),
+                metrics: state.metrics.clone(),
             },
         );
         let input = claim.input.clone();

@@ -7,6 +7,7 @@ pub mod experiment;
 pub mod identity;
 pub mod mutation;
 pub mod notify;
+pub mod observe;
 pub mod query;
 pub mod review;
 pub mod subscription;
@@ -29,7 +30,9 @@ pub type BatonSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 pub fn schema(state: Option<AppState>) -> BatonSchema {
     let mut builder = Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot);
     if let Some(state) = state {
-        builder = builder.data(state);
+        builder = builder
+            .extension(observe::Observe::new(Some(state.metrics.clone())))
+            .data(state);
     }
     builder.finish()
 }

@@ -5,6 +5,8 @@ mod auth;
 mod decide;
 mod graphql;
 mod health;
+mod metrics;
+pub mod request_id;
 mod spa;
 
 use std::time::Duration;
@@ -31,6 +33,7 @@ pub struct HttpState {
 
 pub fn router(app: AppState) -> Router {
     let schema = crate::graphql::schema(Some(app.clone()));
+    let timed = app.clone();
     let state = HttpState { app, schema };
     // Other origins may call the API with a bearer token; they never get
     // the session cookie (no `allow_credentials`, and it is SameSite=Strict),
@@ -50,13 +53,18 @@ pub fn router(app: AppState) -> Router {
         .route("/decide/{code}", get(decide::page).post(decide::submit))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .fallback(get(spa::serve))
+        .route("/metrics", get(metrics::serve))
+        // Static files only: GraphQL answers are small, and compressing
+        // them beside reflected input and secrets invites BREACH.
+        .fallback(get(spa::serve).layer(tower_http::compression::CompressionLayer::new()))
         .with_state(state)
         .layer(axum::middleware::map_response(no_framing))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(cors)
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(timed, metrics::track))
+        .layer(axum::middleware::from_fn(request_id::layer))
 }
 
 /// No other site may frame Baton's pages: a framed review page could be

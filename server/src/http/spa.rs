@@ -3,12 +3,14 @@
 //!
 //! Vite names assets by content hash (`/assets/index-3f2a1c.js`), so those
 //! are cached for a year and marked immutable; `index.html` is never cached,
-//! so a new build is picked up on the next load.
+//! so a new build is picked up on the next load. Every file has an `ETag`
+//! (a hash of its bytes), so revalidating `index.html` costs a `304` with
+//! no body; the router gzips these responses when the client asks.
 
 use std::path::{Component, Path, PathBuf};
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::HttpState;
@@ -16,7 +18,7 @@ use super::HttpState;
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
-pub async fn serve(State(s): State<HttpState>, uri: Uri) -> Response {
+pub async fn serve(State(s): State<HttpState>, uri: Uri, headers: HeaderMap) -> Response {
     let Some(dir) = s.app.config.web_dir.as_deref() else {
         return not_built(None);
     };
@@ -31,7 +33,7 @@ pub async fn serve(State(s): State<HttpState>, uri: Uri) -> Response {
             } else {
                 REVALIDATE
             };
-            return file_response(&path, bytes, cache);
+            return file_response(&path, bytes, cache, &headers);
         }
         // A missing asset is a 404, not the app: a stale page asking for an
         // old hashed file must fail visibly.
@@ -41,7 +43,7 @@ pub async fn serve(State(s): State<HttpState>, uri: Uri) -> Response {
     }
     let index = dir.join("index.html");
     match tokio::fs::read(&index).await {
-        Ok(bytes) => file_response(&index, bytes, REVALIDATE),
+        Ok(bytes) => file_response(&index, bytes, REVALIDATE, &headers),
         Err(_) => not_built(Some(dir)),
     }
 }
@@ -59,7 +61,42 @@ fn safe_relative(path: &str) -> Option<PathBuf> {
     Some(out)
 }
 
-fn file_response(path: &Path, bytes: Vec<u8>, cache: &'static str) -> Response {
+/// A weak validator (the body may go out gzipped): FNV-1a over the bytes,
+/// enough to tell builds apart, not a security measure.
+fn etag(bytes: &[u8]) -> String {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("W/\"{hash:016x}-{}\"", bytes.len())
+}
+
+/// `If-None-Match` lists `etag` (weak comparison, as RFC 9110 §13.1.2 says).
+fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim() == "*" || bare(t) == bare(etag))
+}
+
+fn file_response(
+    path: &Path,
+    bytes: Vec<u8>,
+    cache: &'static str,
+    headers: &HeaderMap,
+) -> Response {
+    let tag = etag(&bytes);
+    if not_modified(headers, &tag) {
+        let mut res = StatusCode::NOT_MODIFIED.into_response();
+        let h = res.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&tag) {
+            h.insert(header::ETAG, v);
+        }
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+        return res;
+    }
     let mime = match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
         "html" => "text/html; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",
@@ -76,6 +113,9 @@ fn file_response(path: &Path, bytes: Vec<u8>, cache: &'static str) -> Response {
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        h.insert(header::ETAG, v);
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -102,7 +142,22 @@ fn not_built(dir: Option<&Path>) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_relative;
+    use super::{HeaderMap, etag, not_modified, safe_relative};
+
+    #[test]
+    fn a_listed_etag_weak_or_strong_is_not_modified() {
+        let tag = etag(b"console.log(1)");
+        let mut h = HeaderMap::new();
+        assert!(!not_modified(&h, &tag));
+        h.insert(
+            "if-none-match",
+            format!("\"x\", {tag}")
+                .parse()
+                .unwrap_or_else(|_| unreachable!()),
+        );
+        assert!(not_modified(&h, &tag));
+        assert_ne!(etag(b"a"), etag(b"b"));
+    }
 
     #[test]
     fn paths_cannot_escape_the_web_directory() {
