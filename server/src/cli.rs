@@ -299,9 +299,11 @@ pub struct ServeArgs {
     /// Longest `runWorkflow(wait: true)` may wait, in seconds.
     #[arg(long, env = "BATON_MAX_WAIT_SECS", default_value_t = 30)]
     pub max_wait_secs: u64,
-    /// The built review app to serve at `/`.
-    #[arg(long, env = "BATON_WEB_DIR", default_value = "web/dist")]
-    pub web_dir: std::path::PathBuf,
+    /// Serve the review app from this directory (e.g. `web/dist`) instead
+    /// of the copy embedded in the binary: for development, a rebuilt app
+    /// shows up without rebuilding Baton.
+    #[arg(long, env = "BATON_WEB_DIR")]
+    pub web_dir: Option<std::path::PathBuf>,
     /// A YAML file of workflow types to declare at start (a list of
     /// declarations, see the README); unchanged ones keep their version.
     #[arg(long = "types", env = "BATON_TYPES_FILE", value_name = "FILE.yaml")]
@@ -483,7 +485,7 @@ impl ServeArgs {
             llm: self.llm.llm(),
             workflows: self.engine.workflows(),
             max_wait: Duration::from_secs(self.max_wait_secs.max(1)),
-            web_dir: Some(self.web_dir.clone()),
+            web_dir: self.web_dir.clone(),
             auth: self.auth.auth()?,
             delivery: self.engine.delivery(),
             mail: self.engine.mail(),

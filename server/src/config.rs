@@ -20,7 +20,8 @@ pub struct Config {
     pub workflows: WorkflowConfig,
     /// Upper bound for `runWorkflow(wait: true)`.
     pub max_wait: Duration,
-    /// The built review app (`web/dist`); `None` serves no app.
+    /// Serve the review app from this directory; `None`: the copy embedded
+    /// in the binary at build time (none when `web/dist` was not built).
     pub web_dir: Option<std::path::PathBuf>,
     pub auth: AuthConfig,
     pub delivery: DeliveryConfig,
@@ -220,7 +221,7 @@ impl Default for Config {
             llm: LlmConfig::default(),
             workflows: WorkflowConfig::default(),
             max_wait: Duration::from_secs(30),
-            web_dir: Some("web/dist".into()),
+            web_dir: None,
             auth: AuthConfig::default(),
             delivery: DeliveryConfig::default(),
             mail: None,

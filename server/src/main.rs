@@ -29,6 +29,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => {
             let config = args.config()?;
             tracing::info!(config = %config.redacted(), "starting baton serve");
+            let review_app = baton::http::describe_app(config.web_dir.as_deref());
+            if config.web_dir.is_none() && !baton::http::app_embedded() {
+                tracing::warn!("serving {review_app}");
+            } else {
+                tracing::info!("serving {review_app}");
+            }
             let app = baton::Application::build(config).await?;
             // The address line is what scripts and tests wait for.
             println!("baton listening on http://{}", app.address());

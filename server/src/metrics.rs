@@ -476,6 +476,7 @@ mod tests {
             approval_id: None,
             chain_id: None,
             workflow_type: Some("t".into()),
+            txid: None,
         };
         m.event(&signal("me"));
         m.event(&signal("other"));

@@ -582,3 +582,66 @@ async fn static_files_have_etags_answer_304_and_gzip_when_asked() {
     assert!(res.headers().get("content-encoding").is_none());
     app.stop().await;
 }
+
+/// One binary: with no `--web-dir`, a `baton serve` started in another
+/// working directory serves the review app embedded at build time, byte
+/// for byte the `web/dist` it was built from, with its ETag and a `304`.
+/// A binary built before `web/dist` existed serves the API alone and says
+/// so on `/`. (`scripts/test` builds the app first, so CI takes the first
+/// branch.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_started_elsewhere_serves_the_embedded_review_app() {
+    let db = TestDb::create(Backend::Sqlite).await;
+    let server = ServerProcess::start_in_dir(&db.url, &[], std::path::Path::new("/")).await;
+    let http = reqwest::Client::new();
+    let index = http.get(server.url("/")).send().await.unwrap();
+    let status = index.status();
+    let tag = index
+        .headers()
+        .get("etag")
+        .map(|t| t.to_str().unwrap().to_string());
+    let body = index.text().await.unwrap();
+    if baton::http::app_embedded() {
+        eprintln!("the binary embeds the review app: checking it is served from /");
+        assert_eq!(status, 200, "{body}");
+        let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/dist");
+        let on_disk = std::fs::read_to_string(dist.join("index.html"))
+            .expect("web/dist/index.html, which the binary embeds");
+        assert_eq!(body, on_disk, "the embedded index.html is the built one");
+        // Every asset index.html names is served, from the binary.
+        let assets: Vec<&str> = body
+            .split('"')
+            .filter(|s| s.starts_with("/assets/"))
+            .collect();
+        assert!(!assets.is_empty(), "index.html names its assets: {body}");
+        for a in &assets {
+            let res = http.get(server.url(a)).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{a}");
+            assert_eq!(
+                res.headers()["cache-control"],
+                "public, max-age=31536000, immutable"
+            );
+        }
+        let tag = tag.expect("an ETag on index.html");
+        let again = http
+            .get(server.url("/reviews/some-client-route"))
+            .header("if-none-match", &tag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "a client route is index.html too");
+        let missing = http
+            .get(server.url("/assets/gone-123.js"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(missing.status(), 404);
+    } else {
+        eprintln!("the binary was built without web/dist: checking it says so");
+        assert_eq!(status, 503);
+        assert!(body.contains("built without it"), "{body}");
+    }
+    // The API is there either way.
+    let ready = http.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+}

@@ -263,7 +263,7 @@ impl FeedCursor {
     /// horizon (PostgreSQL) or at or below the last id read (SQLite), the
     /// event was visible to a read, so it was handed out then.
     pub fn mark(&mut self, s: &Signal) -> bool {
-        if !self.kinds.iter().any(|k| *k == s.kind) {
+        if !self.kinds.contains(&s.kind) {
             return false;
         }
         let settled = match (self.horizon, s.txid) {

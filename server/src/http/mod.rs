@@ -9,6 +9,8 @@ mod metrics;
 pub mod request_id;
 mod spa;
 
+pub use spa::{app_embedded, describe as describe_app};
+
 use std::time::Duration;
 
 use axum::Router;

@@ -1,5 +1,8 @@
-//! The review app: static files from the built `web/dist`, with client
-//! routes falling back to `index.html`.
+//! The review app: static files, with client routes falling back to
+//! `index.html`. They come from the copy of `web/dist` embedded in the
+//! binary at build time (`server/build.rs`), or, when `--web-dir` is set,
+//! from that directory on disk (for development: a rebuilt app shows up
+//! without rebuilding Baton).
 //!
 //! Vite names assets by content hash (`/assets/index-3f2a1c.js`), so those
 //! are cached for a year and marked immutable; `index.html` is never cached,
@@ -9,6 +12,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -18,32 +22,104 @@ use super::HttpState;
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_web.rs"));
+}
+
+/// True when this binary carries the review app (`web/dist` was built when
+/// it was compiled).
+pub fn app_embedded() -> bool {
+    !embedded::FILES.is_empty()
+}
+
+/// Where the review app is served from, for the start log.
+pub fn describe(web_dir: Option<&Path>) -> String {
+    match web_dir {
+        Some(d) => format!("the review app from {}", d.display()),
+        None if app_embedded() => format!(
+            "the review app embedded in this binary ({} files)",
+            embedded::FILES.len()
+        ),
+        None => "no review app: this binary was built before web/dist was (API only)".into(),
+    }
+}
+
 pub async fn serve(State(s): State<HttpState>, uri: Uri, headers: HeaderMap) -> Response {
-    let Some(dir) = s.app.config.web_dir.as_deref() else {
-        return not_built(None);
-    };
     let Some(rel) = safe_relative(uri.path()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    if !rel.as_os_str().is_empty() {
-        let path = dir.join(&rel);
-        if let Ok(bytes) = tokio::fs::read(&path).await {
-            let cache = if rel.starts_with("assets") {
-                IMMUTABLE
-            } else {
-                REVALIDATE
-            };
-            return file_response(&path, bytes, cache, &headers);
+    match s.app.config.web_dir.as_deref() {
+        Some(dir) => from_disk(dir, &rel, &headers).await,
+        None => from_binary(&rel, &headers),
+    }
+}
+
+/// A file of the embedded app, `index.html` for client routes.
+fn from_binary(rel: &Path, headers: &HeaderMap) -> Response {
+    if !app_embedded() {
+        return not_built(None);
+    }
+    let key = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    let find = |k: &str| {
+        embedded::FILES
+            .binary_search_by(|(p, _, _)| (*p).cmp(k))
+            .ok()
+            .map(|i| embedded::FILES[i])
+    };
+    if !key.is_empty() {
+        if let Some((path, bytes, tag)) = find(&key) {
+            let body = Bytes::from_static(bytes);
+            return respond(Path::new(path), body, tag, cache_for(rel), headers);
         }
-        // A missing asset is a 404, not the app: a stale page asking for an
-        // old hashed file must fail visibly.
-        if rel.starts_with("assets") || rel.extension().is_some() {
+        if is_file(rel) {
+            return StatusCode::NOT_FOUND.into_response();
+        }
+    }
+    match find("index.html") {
+        Some((path, bytes, tag)) => respond(
+            Path::new(path),
+            Bytes::from_static(bytes),
+            tag,
+            REVALIDATE,
+            headers,
+        ),
+        None => not_built(None),
+    }
+}
+
+/// Hashed assets never change under their name; anything else is checked
+/// again on every load.
+fn cache_for(rel: &Path) -> &'static str {
+    if rel.starts_with("assets") {
+        IMMUTABLE
+    } else {
+        REVALIDATE
+    }
+}
+
+/// A missing asset is a 404, not the app: a stale page asking for an old
+/// hashed file must fail visibly. Other paths are client routes.
+fn is_file(rel: &Path) -> bool {
+    rel.starts_with("assets") || rel.extension().is_some()
+}
+
+async fn from_disk(dir: &Path, rel: &Path, headers: &HeaderMap) -> Response {
+    if !rel.as_os_str().is_empty() {
+        let path = dir.join(rel);
+        if let Ok(bytes) = tokio::fs::read(&path).await {
+            return file_response(&path, bytes, cache_for(rel), headers);
+        }
+        if is_file(rel) {
             return StatusCode::NOT_FOUND.into_response();
         }
     }
     let index = dir.join("index.html");
     match tokio::fs::read(&index).await {
-        Ok(bytes) => file_response(&index, bytes, REVALIDATE, &headers),
+        Ok(bytes) => file_response(&index, bytes, REVALIDATE, headers),
         Err(_) => not_built(Some(dir)),
     }
 }
@@ -88,10 +164,22 @@ fn file_response(
     headers: &HeaderMap,
 ) -> Response {
     let tag = etag(&bytes);
-    if not_modified(headers, &tag) {
+    respond(path, Bytes::from(bytes), &tag, cache, headers)
+}
+
+/// `bytes` as the file `path` (its content type from the extension), or a
+/// `304` when the client holds `tag` already.
+fn respond(
+    path: &Path,
+    bytes: Bytes,
+    tag: &str,
+    cache: &'static str,
+    headers: &HeaderMap,
+) -> Response {
+    if not_modified(headers, tag) {
         let mut res = StatusCode::NOT_MODIFIED.into_response();
         let h = res.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(&tag) {
+        if let Ok(v) = HeaderValue::from_str(tag) {
             h.insert(header::ETAG, v);
         }
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
@@ -113,7 +201,7 @@ fn file_response(
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    if let Ok(v) = HeaderValue::from_str(&tag) {
+    if let Ok(v) = HeaderValue::from_str(tag) {
         h.insert(header::ETAG, v);
     }
     h.insert(
@@ -125,7 +213,10 @@ fn file_response(
 
 fn not_built(dir: Option<&Path>) -> Response {
     let where_ = dir.map_or_else(
-        || "no web directory is configured".to_string(),
+        || {
+            "this binary was built without it (web/dist did not exist when it was compiled)"
+                .to_string()
+        },
         |d| format!("{} has no index.html", d.display()),
     );
     (
@@ -133,8 +224,8 @@ fn not_built(dir: Option<&Path>) -> Response {
         Html(format!(
             "<!doctype html><title>Baton</title><h1>Baton</h1>\
              <p>The review app is not built: {where_}.</p>\
-             <p>Build it with <code>npm --prefix web ci &amp;&amp; npm --prefix web run build</code>, \
-             or use the API at <a href=\"/graphql\">/graphql</a>.</p>"
+             <p>Build it with <code>npm --prefix web ci &amp;&amp; npm --prefix web run build</code> \
+             (then rebuild Baton, or point <code>--web-dir</code> at <code>web/dist</code>), or use the API at <a href=\"/graphql\">/graphql</a>.</p>"
         )),
     )
         .into_response()
