@@ -23,6 +23,8 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once at start: boxing the big variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Serve the GraphQL API (and run workers, unless --workers 0).
     Serve(ServeArgs),
@@ -298,6 +300,8 @@ pub struct ServeArgs {
     pub llm: LlmArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub http: crate::http::HttpArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -453,6 +457,7 @@ impl ServeArgs {
             delivery: self.engine.delivery(),
             mail: self.engine.mail(),
             types_file: self.types_file.clone(),
+            http: self.http.http(),
         })
     }
 }

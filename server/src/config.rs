@@ -27,6 +27,9 @@ pub struct Config {
     pub mail: Option<MailConfig>,
     /// Workflow types to declare at start (`--types FILE.yaml`).
     pub types_file: Option<std::path::PathBuf>,
+    /// The HTTP surface: origins, CORS, body and batch limits, GraphiQL,
+    /// graphql-ws timers.
+    pub http: crate::http::HttpConfig,
 }
 
 /// Where notification email goes out.
@@ -184,6 +187,7 @@ impl Default for Config {
             delivery: DeliveryConfig::default(),
             mail: None,
             types_file: None,
+            http: crate::http::HttpConfig::default(),
         }
     }
 }
