@@ -55,7 +55,7 @@ const token = execFileSync(bin, ['token', 'create', '--name', 'audit', '--role',
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-const server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--workers', '0'], {
+const server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--workers', '0', '--no-bootstrap-admin'], {
   env,
   stdio: ['ignore', 'inherit', 'inherit'],
 });
