@@ -318,6 +318,8 @@ pub struct ServeArgs {
     pub auth: AuthArgs,
     #[command(flatten)]
     pub ops: OpsArgs,
+    #[command(flatten)]
+    pub http: crate::http::HttpArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -491,6 +493,7 @@ impl ServeArgs {
             mail: self.engine.mail(),
             types_file: self.types_file.clone(),
             ops: self.ops.ops(),
+            http: self.http.http(),
         })
     }
 }

@@ -30,6 +30,9 @@ pub struct Config {
     /// Workflow types to declare at start (`--types FILE.yaml`).
     pub types_file: Option<std::path::PathBuf>,
     pub ops: OpsConfig,
+    /// The HTTP surface: origins, CORS, body and batch limits, GraphiQL,
+    /// graphql-ws timers.
+    pub http: crate::http::HttpConfig,
 }
 
 /// Operations: who may read `/metrics`.
@@ -227,6 +230,7 @@ impl Default for Config {
             mail: None,
             types_file: None,
             ops: OpsConfig::default(),
+            http: crate::http::HttpConfig::default(),
         }
     }
 }

@@ -194,3 +194,83 @@ async fn recv(socket: &mut Socket, limit: Duration) -> Option<Value> {
         }
     }
 }
+
+/// A raw graphql-ws connection for protocol tests: what the server sends,
+/// frame by frame, including its pings and close codes.
+pub struct RawSocket {
+    socket: Socket,
+}
+
+impl RawSocket {
+    /// Connects offering `protocol` (none: no subprotocol) with `origin`
+    /// as the `Origin` header; `Err(status)` when the upgrade is refused.
+    pub async fn connect(
+        url: &str,
+        protocol: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<RawSocket, u16> {
+        let mut request = url.into_client_request().expect("a ws:// url");
+        if let Some(p) = protocol {
+            request.headers_mut().insert(
+                "Sec-WebSocket-Protocol",
+                HeaderValue::from_str(p).expect("a protocol"),
+            );
+        }
+        if let Some(o) = origin {
+            request
+                .headers_mut()
+                .insert("Origin", HeaderValue::from_str(o).expect("an origin"));
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => Ok(RawSocket { socket }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
+            Err(e) => panic!("WebSocket connect: {e}"),
+        }
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        send(&mut self.socket, v).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket
+            .send(Message::Text(text.to_string().into()))
+            .await
+            .expect("WebSocket send");
+    }
+
+    /// The next JSON message (`Ok`) or the close (`Err((code, reason))`);
+    /// panics when nothing comes within `limit`.
+    pub async fn next(&mut self, limit: Duration) -> Result<Value, (u16, String)> {
+        match next_frame(&mut self.socket, limit).await {
+            Frame::Json(v) => Ok(v),
+            Frame::Close(code, reason) => Err((code, reason)),
+            Frame::Timeout => panic!("nothing from the server within {limit:?}"),
+        }
+    }
+
+    /// Skips messages until the server closes; its code and reason.
+    pub async fn closed(&mut self, limit: Duration) -> (u16, String) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match next_frame(&mut self.socket, left).await {
+                Frame::Close(code, reason) => return (code, reason),
+                Frame::Timeout => panic!("the server did not close within {limit:?}"),
+                Frame::Json(_) => {}
+            }
+        }
+    }
+
+    /// Sends `connection_init` with `token` and expects `connection_ack`.
+    pub async fn init(&mut self, token: &str) {
+        self.send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } }))
+            .await;
+        let ack = self.next(Duration::from_secs(10)).await;
+        assert_eq!(
+            ack.as_ref().ok().and_then(|v| v["type"].as_str()),
+            Some("connection_ack"),
+            "{ack:?}"
+        );
+    }
+}

@@ -95,17 +95,39 @@ pub fn ambient(p: &Principal) -> bool {
     matches!(p.credential, Credential::Session { .. } | Credential::Proxy)
 }
 
-/// Whether a browser request comes from Baton's own pages: its `Origin`
-/// names this server (the `Host` it was sent to, or the public URL), or,
+/// The origins whose pages may act with the session cookie and open
+/// WebSockets: `--allowed-origins`, else the public URL's origin.
+pub fn allowed_origins(config: &crate::config::Config) -> Vec<String> {
+    if config.http.allowed_origins.is_empty() {
+        vec![origin_of(&config.public_url())]
+    } else {
+        config.http.allowed_origins.clone()
+    }
+}
+
+/// `scheme://host[:port]` of a URL (its path dropped).
+pub fn origin_of(url: &str) -> String {
+    let url = url.trim_end_matches('/');
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split('/').next().unwrap_or(rest);
+            format!("{scheme}://{host}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// Whether a browser request comes from an allowed page: its `Origin` is
+/// one of `allowed` or names this server (the `Host` it was sent to), or,
 /// without `Origin`, `Sec-Fetch-Site` says same-origin. A request with
 /// neither is not from a browser page (curl, scripts) and passes.
-pub fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
+pub fn same_origin(headers: &HeaderMap, allowed: &[String]) -> bool {
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     match text(header::ORIGIN) {
         Some(origin) => {
             let origin = origin.trim_end_matches('/');
             let host = origin.split_once("://").map_or(origin, |(_, h)| h);
-            origin.eq_ignore_ascii_case(public_url.trim_end_matches('/'))
+            allowed.iter().any(|a| origin.eq_ignore_ascii_case(a))
                 || text(header::HOST).is_some_and(|h| h.eq_ignore_ascii_case(host))
         }
         None => match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
@@ -131,8 +153,8 @@ pub fn is_json(headers: &HeaderMap) -> bool {
 
 /// Refuses a request that carries an ambient credential but could have
 /// been forged by another site; `None` lets it through.
-pub fn cross_site_refusal(headers: &HeaderMap, public_url: &str) -> Option<Response> {
-    if !same_origin(headers, public_url) {
+pub fn cross_site_refusal(headers: &HeaderMap, allowed: &[String]) -> Option<Response> {
+    if !same_origin(headers, allowed) {
         return Some(problem(
             StatusCode::FORBIDDEN,
             "FORBIDDEN",
@@ -186,7 +208,7 @@ pub async fn sign_in(
 ) -> Response {
     // A forged sign-in would put a victim's browser in someone else's
     // session (login CSRF).
-    if let Some(refused) = cross_site_refusal(&headers, &s.app.config.public_url()) {
+    if let Some(refused) = cross_site_refusal(&headers, &allowed_origins(&s.app.config)) {
         return refused;
     }
     let Ok(req) = serde_json::from_slice::<SignIn>(&body) else {
@@ -237,7 +259,7 @@ pub async fn sign_in(
 
 /// `POST /auth/signout`: ends the session and clears the cookie.
 pub async fn sign_out(State(s): State<HttpState>, headers: HeaderMap) -> Response {
-    if !same_origin(&headers, &s.app.config.public_url()) {
+    if !same_origin(&headers, &allowed_origins(&s.app.config)) {
         return problem(
             StatusCode::FORBIDDEN,
             "FORBIDDEN",
@@ -315,7 +337,7 @@ mod tests {
 
     #[test]
     fn only_this_servers_own_pages_count_as_same_origin() {
-        let public = "https://baton.example.com";
+        let public = &["https://baton.example.com".to_string()];
         let host = ("host", "127.0.0.1:8080");
         assert!(same_origin(
             &headers(&[host, ("origin", "http://127.0.0.1:8080")]),
@@ -349,6 +371,28 @@ mod tests {
             same_origin(&headers(&[host]), public),
             "not a browser page: curl"
         );
+    }
+
+    #[test]
+    fn an_origin_is_its_scheme_host_and_port() {
+        assert_eq!(
+            origin_of("https://baton.example.com/"),
+            "https://baton.example.com"
+        );
+        assert_eq!(
+            origin_of("https://example.com:8443/baton/"),
+            "https://example.com:8443"
+        );
+        let allowed = &["http://localhost:5173".to_string()];
+        let host = ("host", "127.0.0.1:8080");
+        assert!(same_origin(
+            &headers(&[host, ("origin", "http://localhost:5173")]),
+            allowed
+        ));
+        assert!(!same_origin(
+            &headers(&[host, ("origin", "http://localhost:5174")]),
+            allowed
+        ));
     }
 
     #[test]

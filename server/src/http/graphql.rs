@@ -1,102 +1,145 @@
-//! GraphQL over HTTP and WebSocket.
+//! GraphQL over HTTP, as the GraphQL-over-HTTP specification says
+//! (<https://graphql.github.io/graphql-over-http/draft/>), checked by the
+//! `graphql-http` audit suite (`tests/http-audit`).
 //!
-//! GET carries queries only (a GET must not change anything: caches and
-//! prefetchers replay it); mutations over GET answer 405 with a GraphQL error.
+//! - `Accept` picks the response media type: `application/graphql-response+json`
+//!   when asked for, else `application/json` (also for `*/*` or no `Accept`);
+//!   neither acceptable: 406. The `Content-Type` answered is the one picked.
+//! - POST bodies must be `application/json` (or `application/graphql-response+json`):
+//!   anything else is 415, which also shuts out cross-site `text/plain` and
+//!   form posts (they need no CORS preflight). Bodies over the limit get 413
+//!   with a GraphQL error, after the rest of the body has been read (up to a
+//!   cap), so the client sees the answer instead of a reset connection.
+//! - A body that is not JSON, or whose `query`, `operationName`, `variables`
+//!   or `extensions` has the wrong type: 400. A document that fails to parse
+//!   or validate, or variables that fail to coerce: 400 with
+//!   `application/graphql-response+json` (and no `data`), 200 with
+//!   `application/json`, as the spec asks of each. Every error of a request
+//!   refused as rate-limited: 429 with `Retry-After`.
+//! - GET carries queries only (caches and prefetchers replay a GET):
+//!   mutations over GET answer 405 with `Allow: POST`.
+//! - Batches (a JSON array of requests) only when `--max-batch` > 1.
 //!
-//! Every request runs as the principal `auth::principal` resolves. A
-//! WebSocket authenticates once, in `connection_init` (payload key
-//! `authorization: "Bearer …"`, or the session cookie of the upgrade), and
-//! a missing or bad credential closes it with 4403. While it is open, its
-//! credential is re-checked whenever a token is revoked, a user disabled or
-//! a session ended (in any process: the events travel by NOTIFY), and every
-//! 15 seconds (expiry); once it no longer holds, the socket closes with 4403.
+//! Every request runs as the principal `auth::principal` resolves; the
+//! WebSocket upgrade on `GET /graphql` is served by `super::ws`.
 
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{Data, ServerError};
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
-use axum::extract::{FromRequest, FromRequestParts, Request, State, WebSocketUpgrade};
-use axum::http::{StatusCode, header};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_channel::mpsc;
-use futures_util::{SinkExt, StreamExt, future};
-use tokio::sync::broadcast::error::RecvError;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
 
 use super::HttpState;
-use crate::domain::principal::{Permission, Principal};
-use crate::domain::{credentials, identity, sessions};
-use crate::engine::signals::Notice;
+use crate::domain::principal::Principal;
 use crate::error::{AppError, ErrorCode};
-use crate::state::AppState;
 
-/// How often an open WebSocket re-checks its credential without a hint
-/// (expiry; a missed notification). Revocations, disabled users and
-/// sign-outs are events and close connections at once.
-const RECHECK_EVERY: Duration = Duration::from_secs(15);
-/// The close code graphql-ws names for a refused connection.
-const CLOSE_FORBIDDEN: u16 = 4403;
-/// Marks our refusals among async-graphql's close reasons (see `close_code`).
-const REFUSED: &str = "Forbidden: ";
+/// The media type of GraphQL responses (the spec's own).
+pub const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
-/// A refused credential: 401 with a GraphQL error body, so clients that
-/// only read `errors` still see `UNAUTHENTICATED`.
-fn refuse(err: AppError) -> Response {
-    let code = err.code();
-    if code != ErrorCode::Unauthenticated {
-        let gql: async_graphql::Error = err.into();
-        return GraphQLResponse::from(async_graphql::Response::from_errors(vec![
-            gql.into_server_error(Default::default()),
-        ]))
-        .into_response();
+/// How much of an oversized body is still read (and thrown away) so the
+/// client gets its 413: a client that is still writing when the server
+/// closes sees a reset connection, not the answer. Past this, the
+/// connection is closed.
+const DRAIN_BEYOND_LIMIT: usize = 16 * 1024 * 1024;
+/// The longest the drain of an oversized body may take.
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The response media type a request asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    GraphqlResponse,
+    Json,
+}
+
+impl MediaType {
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            MediaType::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            MediaType::Json => "application/json; charset=utf-8",
+        })
     }
-    let mut e = ServerError::new(err.message(), None);
-    let mut ext = async_graphql::ErrorExtensionValues::default();
-    ext.set("code", code.as_str());
-    e.extensions = Some(ext);
+}
+
+/// The media type to answer with, from `Accept`; `None` when the client
+/// accepts neither (406). `application/graphql-response+json` wins when it
+/// is named with at least the weight of `application/json`; wildcards
+/// mean `application/json`, which legacy clients expect.
+pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+    let accept: Vec<&str> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if accept.iter().all(|a| a.trim().is_empty()) {
+        return Some(MediaType::Json);
+    }
+    let (mut graphql, mut json) = (0.0_f32, 0.0_f32);
+    for range in accept.iter().flat_map(|a| a.split(',')) {
+        let mut parts = range.split(';');
+        let ty = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match ty.as_str() {
+            GRAPHQL_RESPONSE => graphql = graphql.max(q),
+            "application/json" | "application/*" | "*/*" => json = json.max(q),
+            _ => {}
+        }
+    }
+    if graphql > 0.0 && graphql >= json {
+        Some(MediaType::GraphqlResponse)
+    } else if json > 0.0 {
+        Some(MediaType::Json)
+    } else {
+        None
+    }
+}
+
+/// A response of one GraphQL error with `code`, before any execution.
+pub fn request_error(media: MediaType, status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    respond(media, status, &body)
+}
+
+fn respond(media: MediaType, status: StatusCode, body: &Value) -> Response {
     (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Bearer")],
-        GraphQLResponse::from(async_graphql::Response::from_errors(vec![e])),
+        status,
+        [(header::CONTENT_TYPE, media.content_type())],
+        body.to_string(),
     )
         .into_response()
 }
 
-pub async fn post_handler(State(s): State<HttpState>, req: Request) -> Response {
-    let peer = super::auth::peer(req.extensions());
-    let principal = match super::auth::principal(&s.app, req.headers(), peer).await {
-        Ok(p) => p,
-        Err(e) => return refuse(e),
-    };
-    // A browser sends the cookie by itself: such requests must be JSON from
-    // Baton's own pages, or another site could post a form (CSRF).
-    if super::auth::ambient(&principal)
-        && let Some(refused) =
-            super::auth::cross_site_refusal(req.headers(), &s.app.config.public_url())
-    {
-        return refused;
+/// A refused credential: 401 (`WWW-Authenticate: Bearer`) with a GraphQL
+/// error body, so clients that only read `errors` still see the code.
+fn refuse(media: MediaType, err: AppError) -> Response {
+    let code = err.code();
+    if let AppError::Internal(source) = &err {
+        tracing::error!(error = ?source, "authenticating a request failed");
     }
-    let gql = match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(
-        req,
-        &(),
-    )
-    .await
-    {
-        Ok(r) => r.into_inner(),
-        Err(rejection) => return rejection.into_response(),
+    let status = match code {
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
     };
-    GraphQLResponse::from(code_uncoded(s.schema.execute(gql.data(principal)).await)).into_response()
+    let mut res = request_error(media, status, code.as_str(), &err.message());
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    res
 }
 
 /// Errors async-graphql raises itself (a document that does not parse or
 /// validate, an argument of the wrong type) carry no code; every error a
 /// client sees should, so they get `GRAPHQL_VALIDATION_FAILED`. Our own
 /// errors always set theirs (see `graphql::error`).
-fn code_uncoded(mut response: async_graphql::Response) -> async_graphql::Response {
+pub fn code_uncoded(mut response: async_graphql::Response) -> async_graphql::Response {
     for err in &mut response.errors {
         let ext = err.extensions.get_or_insert_with(Default::default);
         if ext.get("code").is_none() {
@@ -104,6 +147,253 @@ fn code_uncoded(mut response: async_graphql::Response) -> async_graphql::Respons
         }
     }
     response
+}
+
+/// True when the request failed before execution: a document that does not
+/// parse or validate, variables that do not coerce, a limit refused. Such
+/// errors carry no path and there is no data.
+pub fn failed_before_execution(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// When nothing ran because every error is `RATE_LIMITED`: the longest
+/// `retryAfterSeconds` among them (at least 1).
+pub fn rate_limited(response: &async_graphql::Response) -> Option<u64> {
+    let nothing_ran = match &response.data {
+        async_graphql::Value::Null => true,
+        async_graphql::Value::Object(fields) => fields
+            .values()
+            .all(|v| matches!(v, async_graphql::Value::Null)),
+        _ => false,
+    };
+    if response.errors.is_empty() || !nothing_ran {
+        return None;
+    }
+    let mut longest = 1_u64;
+    for e in &response.errors {
+        let ext = e.extensions.as_ref()?;
+        match ext.get("code") {
+            Some(async_graphql::Value::String(c)) if c == "RATE_LIMITED" => {}
+            _ => return None,
+        }
+        if let Some(async_graphql::Value::Number(n)) = ext.get("retryAfterSeconds") {
+            let secs = n
+                .as_u64()
+                .or_else(|| n.as_f64().map(|f| f.max(0.0).ceil() as u64))
+                .unwrap_or(1);
+            longest = longest.max(secs);
+        }
+    }
+    Some(longest)
+}
+
+/// The HTTP answer to an executed request.
+pub fn execution_response(media: MediaType, response: async_graphql::Response) -> Response {
+    let response = code_uncoded(response);
+    let before = failed_before_execution(&response);
+    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
+    if before && let Some(obj) = body.as_object_mut() {
+        // Nothing ran, so there is no `data` entry (GraphQL spec, Response).
+        obj.remove("data");
+    }
+    if let Some(secs) = rate_limited(&response) {
+        let mut res = respond(media, StatusCode::TOO_MANY_REQUESTS, &body);
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return res;
+    }
+    let status = if before && media == MediaType::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    respond(media, status, &body)
+}
+
+/// Why a body could not be read.
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// Reads a body of at most `max` bytes. An oversized one is read on (and
+/// dropped) up to `DRAIN_BEYOND_LIMIT` more bytes, for at most `DRAIN_FOR`,
+/// so the 413 reaches a client that writes its whole body before reading.
+async fn read_body(body: Body, max: usize) -> Result<Bytes, BodyError> {
+    let mut stream = body.into_data_stream();
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Broken)?;
+        if buf.len() + chunk.len() > max {
+            let mut seen = buf.len() + chunk.len();
+            drop(buf);
+            let drain = async {
+                while let Some(Ok(c)) = stream.next().await {
+                    seen += c.len();
+                    if seen > max + DRAIN_BEYOND_LIMIT {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(DRAIN_FOR, drain).await;
+            return Err(BodyError::TooLarge);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buf))
+}
+
+fn too_large(media: MediaType, max: usize) -> Response {
+    let mut res = request_error(
+        media,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::BadUserInput.as_str(),
+        &format!("the request body is larger than {max} bytes"),
+    );
+    // What is left of the body is not read; the connection cannot be reused.
+    res.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    res
+}
+
+/// A request's parameters, checked against the spec: `query` a string,
+/// `operationName` a string or null, `variables` and `extensions` maps or
+/// null.
+pub fn parse_params(value: Value) -> Result<async_graphql::Request, String> {
+    let Value::Object(obj) = &value else {
+        return Err("a GraphQL request is a JSON object: {\"query\": \"…\", \"variables\": {…}, \"operationName\": \"…\"}".into());
+    };
+    match obj.get("query") {
+        Some(Value::String(_)) => {}
+        Some(_) => return Err("`query` must be a string".into()),
+        None => return Err("the request has no `query`".into()),
+    }
+    if !matches!(
+        obj.get("operationName"),
+        None | Some(Value::Null | Value::String(_))
+    ) {
+        return Err("`operationName` must be a string or null".into());
+    }
+    for key in ["variables", "extensions"] {
+        if !matches!(obj.get(key), None | Some(Value::Null | Value::Object(_))) {
+            return Err(format!("`{key}` must be an object or null"));
+        }
+    }
+    let mut value = value;
+    if let Value::Object(obj) = &mut value {
+        obj.retain(|_, v| !v.is_null());
+    }
+    serde_json::from_value(value).map_err(|e| format!("the request does not read: {e}"))
+}
+
+/// Whether the body's declared media type is one GraphQL requests come in.
+fn json_body(headers: &HeaderMap) -> bool {
+    super::auth::is_json(headers)
+}
+
+pub async fn post_handler(State(s): State<HttpState>, req: Request) -> Response {
+    let Some(media) = negotiate(req.headers()) else {
+        return not_acceptable();
+    };
+    if !json_body(req.headers()) {
+        return request_error(
+            media,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BadUserInput.as_str(),
+            "send the request as Content-Type: application/json",
+        );
+    }
+    let peer = super::auth::peer(req.extensions());
+    let principal = match super::auth::principal(&s.app, req.headers(), peer).await {
+        Ok(p) => p,
+        Err(e) => return refuse(media, e),
+    };
+    // A browser sends the cookie by itself: such requests must come from
+    // an allowed page, or another site could act as the signed-in user.
+    if super::auth::ambient(&principal)
+        && let Some(refused) = super::auth::cross_site_refusal(
+            req.headers(),
+            &super::auth::allowed_origins(&s.app.config),
+        )
+    {
+        return refused;
+    }
+    let max = s.app.config.http.max_body_bytes;
+    let bytes = match read_body(req.into_body(), max).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => return too_large(media, max),
+        Err(BodyError::Broken) => {
+            return request_error(
+                media,
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput.as_str(),
+                "the request body could not be read",
+            );
+        }
+    };
+    let bad = |message: &str| {
+        request_error(
+            media,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput.as_str(),
+            message,
+        )
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return bad("the request body is empty: send {\"query\": \"…\"}");
+    }
+    let value: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => return bad(&format!("the request body is not JSON: {e}")),
+    };
+    match value {
+        Value::Array(items) => {
+            let max_batch = s.app.config.http.max_batch;
+            if max_batch <= 1 {
+                return bad("batched requests are off: send one operation per request");
+            }
+            if items.is_empty() || items.len() > max_batch {
+                return bad(&format!(
+                    "a batch holds 1 to {max_batch} operations; this one has {}",
+                    items.len()
+                ));
+            }
+            let mut requests = Vec::with_capacity(items.len());
+            for item in items {
+                match parse_params(item) {
+                    Ok(r) => requests.push(r),
+                    Err(m) => return bad(&m),
+                }
+            }
+            let mut answers = Vec::with_capacity(requests.len());
+            for r in requests {
+                let res = code_uncoded(s.schema.execute(r.data(principal.clone())).await);
+                let before = failed_before_execution(&res);
+                let mut body = serde_json::to_value(&res).unwrap_or_else(|_| json!({}));
+                if before && let Some(obj) = body.as_object_mut() {
+                    obj.remove("data");
+                }
+                answers.push(body);
+            }
+            respond(media, StatusCode::OK, &Value::Array(answers))
+        }
+        other => match parse_params(other) {
+            Ok(r) => execution_response(media, s.schema.execute(r.data(principal)).await),
+            Err(m) => bad(&m),
+        },
+    }
+}
+
+fn not_acceptable() -> Response {
+    request_error(
+        MediaType::Json,
+        StatusCode::NOT_ACCEPTABLE,
+        ErrorCode::BadUserInput.as_str(),
+        "Baton answers application/graphql-response+json or application/json; the Accept header allows neither",
+    )
 }
 
 pub async fn get_handler(State(s): State<HttpState>, req: Request) -> Response {
@@ -114,38 +404,14 @@ pub async fn get_handler(State(s): State<HttpState>, req: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if is_upgrade {
-        let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &()).await {
-            Ok(p) => p,
-            Err(e) => return e.into_response(),
-        };
         let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
             Ok(u) => u,
             Err(e) => return e.into_response(),
         };
-        // The upgrade's own credential (the browser's cookie); a token in
-        // `connection_init` takes precedence.
-        let peer = super::auth::peer(&parts.extensions);
-        let from_upgrade = super::auth::principal(&s.app, &parts.headers, peer)
-            .await
-            .map(|p| {
-                // Another site's page may open a socket to us with the
-                // browser's cookie (cross-site WebSocket hijacking): its
-                // cookie counts for nothing.
-                if super::auth::ambient(&p)
-                    && !super::auth::same_origin(&parts.headers, &s.app.config.public_url())
-                {
-                    Principal::unauthenticated()
-                } else {
-                    p
-                }
-            });
-        let schema = s.schema.clone();
-        let app = s.app.clone();
-        return upgrade
-            .protocols(ALL_WEBSOCKET_PROTOCOLS)
-            .on_upgrade(move |socket| serve_socket(socket, schema, protocol, app, from_upgrade));
+        return super::ws::upgrade(s, parts, upgrade).await;
     }
-    let Some(query) = parts.uri.query().filter(|q| !q.is_empty()) else {
+    let query = parts.uri.query().filter(|q| !q.is_empty());
+    if query.is_none() && s.app.config.http.graphiql {
         return Html(
             GraphiQLSource::build()
                 .endpoint("/graphql")
@@ -154,165 +420,68 @@ pub async fn get_handler(State(s): State<HttpState>, req: Request) -> Response {
                 .finish(),
         )
         .into_response();
+    }
+    let Some(media) = negotiate(&parts.headers) else {
+        return not_acceptable();
     };
-    let gql = match async_graphql::http::parse_query_string(query) {
+    let bad = |message: &str| {
+        request_error(
+            media,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput.as_str(),
+            message,
+        )
+    };
+    let Some(query) = query else {
+        return bad("GET /graphql needs ?query=…");
+    };
+    let gql = match get_params(query) {
         Ok(r) => r,
-        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        Err(m) => return bad(&m),
     };
     if changes_state(&gql.query, gql.operation_name.as_deref()) {
-        let err = ServerError::new(
-            "mutations and subscriptions need POST (or a WebSocket); GET only runs queries",
-            None,
-        );
-        let body = async_graphql::Response::from_errors(vec![err]);
-        return (
+        let mut res = request_error(
+            media,
             StatusCode::METHOD_NOT_ALLOWED,
-            [(header::ALLOW, "POST")],
-            GraphQLResponse::from(body),
-        )
-            .into_response();
+            ErrorCode::BadUserInput.as_str(),
+            "mutations and subscriptions need POST (or a WebSocket); GET only runs queries",
+        );
+        res.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return res;
     }
     let peer = super::auth::peer(&parts.extensions);
-    let principal = match super::auth::principal(&s.app, &parts.headers, peer).await {
+    let principal: Principal = match super::auth::principal(&s.app, &parts.headers, peer).await {
         Ok(p) => p,
-        Err(e) => return refuse(e),
+        Err(e) => return refuse(media, e),
     };
-    GraphQLResponse::from(code_uncoded(s.schema.execute(gql.data(principal)).await)).into_response()
+    execution_response(media, s.schema.execute(gql.data(principal)).await)
 }
 
-/// Serves one graphql-ws connection: authenticates it at `connection_init`
-/// and closes it (4403) when its credential stops holding.
-async fn serve_socket(
-    socket: WebSocket,
-    schema: crate::graphql::BatonSchema,
-    protocol: GraphQLProtocol,
-    app: AppState,
-    from_upgrade: Result<Principal, AppError>,
-) {
-    let (mut socket_sink, socket_stream) = socket.split();
-    // async-graphql writes into this channel; one writer drains it to the
-    // socket, so a revocation can add its own close frame.
-    let (tx, mut rx) = mpsc::channel::<Message>(32);
-    let kill = tx.clone();
-    let gql_sink = tx.with(|m: Message| future::ready(Ok::<_, mpsc::SendError>(close_code(m))));
-    let authed: Arc<Mutex<Option<Principal>>> = Arc::default();
-    let init_app = app.clone();
-    let init_authed = authed.clone();
-    let serve = GraphQLWebSocket::new_with_pair(gql_sink, socket_stream, schema, protocol)
-        .on_connection_init(move |payload| async move {
-            let principal = connection_principal(&init_app, &payload, from_upgrade)
-                .await
-                .map_err(|m| async_graphql::Error::new(format!("{REFUSED}{m}")))?;
-            if let Ok(mut a) = init_authed.lock() {
-                *a = Some(principal.clone());
-            }
-            let mut data = Data::default();
-            data.insert(principal);
-            Ok(data)
-        })
-        .serve();
-    let driver = async move {
-        tokio::select! {
-            _ = serve => {}
-            _ = until_revoked(&app, &authed) => {
-                let mut kill = kill;
-                let _ = kill
-                    .send(Message::Close(Some(CloseFrame {
-                        code: CLOSE_FORBIDDEN,
-                        reason: "Forbidden: the credential was revoked".into(),
-                    })))
-                    .await;
-            }
-        }
-    };
-    let writer = async move {
-        while let Some(m) = rx.next().await {
-            let closing = matches!(m, Message::Close(_));
-            if socket_sink.send(m).await.is_err() || closing {
-                break;
-            }
-        }
-        let _ = socket_sink.close().await;
-    };
-    tokio::join!(driver, writer);
-}
-
-/// The principal of a connection: the `authorization` of the init payload,
-/// else the upgrade's credential, else (if allowed) an anonymous reader.
-async fn connection_principal(
-    app: &AppState,
-    payload: &serde_json::Value,
-    from_upgrade: Result<Principal, AppError>,
-) -> Result<Principal, String> {
-    let given = payload
-        .get("authorization")
-        .or_else(|| payload.get("Authorization"))
-        .and_then(|v| v.as_str());
-    let principal = match given {
-        Some(v) => {
-            let token = v.strip_prefix("Bearer ").unwrap_or(v).trim();
-            identity::authenticate_token(&app.db, token, app.clock.now())
-                .await
-                .map_err(|e| e.message())?
-        }
-        None => from_upgrade.map_err(|e| e.message())?,
-    };
-    if !principal.can(Permission::Read) {
-        return Err(
-            "sign in first: send {\"authorization\": \"Bearer <token>\"} in connection_init".into(),
-        );
+/// The parameters of a GET: `query`, `operationName`, and `variables` and
+/// `extensions` as URL-encoded JSON.
+fn get_params(query_string: &str) -> Result<async_graphql::Request, String> {
+    let mut obj = serde_json::Map::new();
+    for (key, value) in form_urlencoded_pairs(query_string) {
+        let v = match key.as_str() {
+            "query" | "operationName" => Value::String(value),
+            "variables" | "extensions" => serde_json::from_str(&value)
+                .map_err(|e| format!("`{key}` must be URL-encoded JSON: {e}"))?,
+            _ => continue,
+        };
+        obj.insert(key, v);
     }
-    Ok(principal)
+    parse_params(Value::Object(obj))
 }
 
-/// async-graphql closes a refused `connection_init` with 1002; the
-/// graphql-ws protocol says 4403 (Forbidden).
-fn close_code(m: Message) -> Message {
-    match m {
-        Message::Close(Some(frame)) if frame.reason.as_str().starts_with(REFUSED) => {
-            Message::Close(Some(CloseFrame {
-                code: CLOSE_FORBIDDEN,
-                reason: frame.reason,
-            }))
-        }
-        other => other,
-    }
+fn form_urlencoded_pairs(q: &str) -> Vec<(String, String)> {
+    let Ok(uri) = format!("/?{q}").parse::<axum::http::Uri>() else {
+        return Vec::new();
+    };
+    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .map(|axum::extract::Query(pairs)| pairs)
+        .unwrap_or_default()
 }
-
-/// Resolves when the connection's credential no longer holds.
-async fn until_revoked(app: &AppState, authed: &Mutex<Option<Principal>>) {
-    let mut notices = app.hub.subscribe();
-    let mut hub_open = true;
-    let mut tick = tokio::time::interval(RECHECK_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            n = notices.recv(), if hub_open => match n {
-                Ok(Notice::Event(s)) if !REVOKING.contains(&s.kind.as_str()) => continue,
-                Err(RecvError::Closed) => { hub_open = false; continue; }
-                _ => {}
-            },
-            _ = tick.tick() => {}
-        }
-        let current = authed.lock().ok().and_then(|a| a.clone());
-        let Some(principal) = current else { continue };
-        match credentials::recheck(&app.db, &principal, app.clock.now()).await {
-            Ok(Some(_)) => {}
-            Ok(None) => {
-                tracing::info!(principal = %principal.id, "closing a subscription connection: its credential was revoked");
-                return;
-            }
-            Err(e) => tracing::warn!(error = ?e, "re-checking a connection's credential failed"),
-        }
-    }
-}
-
-/// Events after which open connections re-check their credentials.
-const REVOKING: &[&str] = &[
-    identity::kind::TOKEN_REVOKED,
-    identity::kind::USER_DISABLED,
-    sessions::SESSION_ENDED,
-];
 
 /// True when the operation that would run is not a query. A document that
 /// does not parse is left to the executor, which reports it properly.
@@ -332,7 +501,7 @@ fn changes_state(query: &str, operation_name: Option<&str>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::changes_state;
+    use super::*;
 
     #[test]
     fn only_queries_may_run_over_get() {
@@ -345,5 +514,85 @@ mod tests {
             "query A { workflowTypes { name } } mutation B { retryWorkflow(id: \"x\") { id } }";
         assert!(!changes_state(both, Some("A")));
         assert!(changes_state(both, Some("B")));
+    }
+
+    fn accept(v: &'static str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_static(v));
+        h
+    }
+
+    #[test]
+    fn accept_picks_the_graphql_response_type_only_when_asked_for() {
+        assert_eq!(negotiate(&HeaderMap::new()), Some(MediaType::Json));
+        assert_eq!(negotiate(&accept("*/*")), Some(MediaType::Json));
+        assert_eq!(
+            negotiate(&accept("application/json")),
+            Some(MediaType::Json)
+        );
+        assert_eq!(
+            negotiate(&accept("application/graphql-response+json")),
+            Some(MediaType::GraphqlResponse)
+        );
+        assert_eq!(
+            negotiate(&accept(
+                "application/graphql-response+json, application/json;q=0.9"
+            )),
+            Some(MediaType::GraphqlResponse)
+        );
+        assert_eq!(
+            negotiate(&accept(
+                "application/graphql-response+json;q=0.5, application/json"
+            )),
+            Some(MediaType::Json)
+        );
+        assert_eq!(negotiate(&accept("text/html")), None);
+        assert_eq!(negotiate(&accept("application/json;q=0")), None);
+    }
+
+    fn error(code: &str, retry: Option<i64>) -> async_graphql::ServerError {
+        let mut e = async_graphql::ServerError::new("slow down", None);
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", code);
+        if let Some(r) = retry {
+            ext.set("retryAfterSeconds", r);
+        }
+        e.extensions = Some(ext);
+        e
+    }
+
+    #[test]
+    fn a_response_of_only_rate_limit_errors_is_429_with_the_longest_retry_after() {
+        let res = async_graphql::Response::from_errors(vec![
+            error("RATE_LIMITED", Some(3)),
+            error("RATE_LIMITED", Some(17)),
+        ]);
+        let http = execution_response(MediaType::Json, res);
+        assert_eq!(http.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(http.headers()[header::RETRY_AFTER], "17");
+
+        let mixed = async_graphql::Response::from_errors(vec![
+            error("RATE_LIMITED", Some(3)),
+            error("FORBIDDEN", None),
+        ]);
+        assert_eq!(
+            execution_response(MediaType::Json, mixed).status(),
+            StatusCode::OK
+        );
+    }
+
+    #[test]
+    fn parameters_of_the_wrong_type_are_refused() {
+        assert!(parse_params(json!({ "query": "{ a }" })).is_ok());
+        assert!(
+            parse_params(json!({ "query": "{ a }", "variables": null, "operationName": null }))
+                .is_ok()
+        );
+        assert!(parse_params(json!({ "qeury": "{ a }" })).is_err());
+        assert!(parse_params(json!({ "query": 0 })).is_err());
+        assert!(parse_params(json!({ "query": "{ a }", "variables": "x" })).is_err());
+        assert!(parse_params(json!({ "query": "{ a }", "operationName": 1 })).is_err());
+        assert!(parse_params(json!({ "query": "{ a }", "extensions": [] })).is_err());
+        assert!(parse_params(json!(["x"])).is_err());
     }
 }

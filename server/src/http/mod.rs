@@ -7,7 +7,11 @@ mod graphql;
 mod health;
 mod metrics;
 pub mod request_id;
+mod options;
 mod spa;
+mod ws;
+
+pub use options::{HttpArgs, HttpConfig};
 
 pub use spa::{app_embedded, describe as describe_app};
 
@@ -17,15 +21,12 @@ use axum::Router;
 use axum::http::{Method, header};
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::graphql::BatonSchema;
 use crate::state::AppState;
-
-/// Largest request body accepted (a workflow input included).
-pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct HttpState {
@@ -37,22 +38,35 @@ pub fn router(app: AppState) -> Router {
     let schema = crate::graphql::schema(Some(app.clone()));
     let timed = app.clone();
     let state = HttpState { app, schema };
-    // Other origins may call the API with a bearer token; they never get
-    // the session cookie (no `allow_credentials`, and it is SameSite=Strict),
-    // so a page elsewhere cannot act as a signed-in reviewer.
+    // CORS only for the configured origins (`--cors-origins`); none by
+    // default. They call with a bearer token and never get the session
+    // cookie (no `allow_credentials`, and it is SameSite=Strict), so a page
+    // elsewhere cannot act as a signed-in reviewer.
+    let cors_origins: Vec<header::HeaderValue> = state
+        .app
+        .config
+        .http
+        .cors_origins
+        .iter()
+        .filter_map(|o| header::HeaderValue::from_str(o).ok())
+        .collect();
     let cors = CorsLayer::new()
-        .allow_origin(Any)
+        .allow_origin(AllowOrigin::list(cors_origins))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
         .max_age(Duration::from_secs(3600));
+    let max_body = state.app.config.http.max_body_bytes;
     Router::new()
+        .route("/auth/session", post(auth::sign_in))
+        .route("/auth/signout", post(auth::sign_out))
+        .route("/decide/{code}", get(decide::page).post(decide::submit))
+        // `/graphql` reads its body itself, to answer 413 as a GraphQL
+        // error after draining what the client is still sending.
+        .route_layer(RequestBodyLimitLayer::new(max_body))
         .route(
             "/graphql",
             get(graphql::get_handler).post(graphql::post_handler),
         )
-        .route("/auth/session", post(auth::sign_in))
-        .route("/auth/signout", post(auth::sign_out))
-        .route("/decide/{code}", get(decide::page).post(decide::submit))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::serve))
@@ -61,7 +75,6 @@ pub fn router(app: AppState) -> Router {
         .fallback(get(spa::serve).layer(tower_http::compression::CompressionLayer::new()))
         .with_state(state)
         .layer(axum::middleware::map_response(no_framing))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(cors)
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
