@@ -37,6 +37,12 @@ pub enum AppError {
     Unauthenticated(String),
     /// Known caller, not allowed.
     Forbidden(String),
+    /// Too many runs or decisions for now; try again after
+    /// `retry_after_secs` (at least 1).
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// A bug or an outage: logged in full, shown as an id.
     Internal(anyhow::Error),
 }
@@ -53,10 +59,12 @@ pub enum ErrorCode {
     InternalServerError,
     /// The document does not parse or validate against the schema.
     GraphqlValidationFailed,
+    /// A rate limit: `extensions.retryAfterSeconds` says when to retry.
+    RateLimited,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 7] = [
+    pub const ALL: [ErrorCode; 8] = [
         ErrorCode::NotFound,
         ErrorCode::Conflict,
         ErrorCode::BadUserInput,
@@ -64,6 +72,7 @@ impl ErrorCode {
         ErrorCode::Forbidden,
         ErrorCode::InternalServerError,
         ErrorCode::GraphqlValidationFailed,
+        ErrorCode::RateLimited,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +84,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
             ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            ErrorCode::RateLimited => "RATE_LIMITED",
         }
     }
 }
@@ -87,6 +97,7 @@ impl AppError {
             AppError::BadInput { .. } => ErrorCode::BadUserInput,
             AppError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             AppError::Forbidden(_) => ErrorCode::Forbidden,
+            AppError::RateLimited { .. } => ErrorCode::RateLimited,
             AppError::Internal(_) => ErrorCode::InternalServerError,
         }
     }
@@ -99,6 +110,7 @@ impl AppError {
             | AppError::Unauthenticated(m)
             | AppError::Forbidden(m)
             | AppError::BadInput { message: m, .. }
+            | AppError::RateLimited { message: m, .. }
             | AppError::StateConflict { message: m, .. } => m.clone(),
             AppError::Internal(_) => "internal error".to_string(),
         }

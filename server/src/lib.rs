@@ -26,6 +26,7 @@ pub mod jsonschema;
 pub mod llm;
 pub mod notify;
 pub mod optimizer;
+pub mod ratelimit;
 pub mod state;
 pub mod workflows;
 
