@@ -299,7 +299,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]
-    pub limits: LimitArgs,
+    pub limits: Box<LimitArgs>,
 }
 
 /// Limits on GraphQL documents, inputs and rates (see `GraphqlLimits`).
