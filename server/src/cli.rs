@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
     AuthConfig, Config, DEFAULT_DATABASE_URL, DbPoolConfig, DeliveryConfig, EngineConfig,
-    LlmConfig, MailConfig, OpsConfig, ProxyAuth, WorkflowConfig,
+    GraphqlLimits, LlmConfig, MailConfig, OpsConfig, ProxyAuth, WorkflowConfig,
 };
 
 #[derive(Debug, Parser)]
@@ -320,6 +320,8 @@ pub struct ServeArgs {
     pub ops: OpsArgs,
     #[command(flatten)]
     pub http: crate::http::HttpArgs,
+    #[command(flatten)]
+    pub limits: Box<LimitArgs>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -334,6 +336,75 @@ impl OpsArgs {
     pub fn ops(&self) -> OpsConfig {
         OpsConfig {
             metrics_token: self.metrics_token.clone().filter(|t| !t.is_empty()),
+        }
+    }
+}
+
+/// Limits on GraphQL documents, inputs and rates (see `GraphqlLimits`).
+#[derive(Debug, Args, Clone)]
+pub struct LimitArgs {
+    /// Deepest nesting of selection sets.
+    #[arg(long, env = "BATON_MAX_DEPTH", default_value_t = 15)]
+    pub max_depth: usize,
+    /// Highest query cost (1 per field; connections times `first`, lists times 10).
+    #[arg(long, env = "BATON_MAX_COMPLEXITY", default_value_t = 20_000)]
+    pub max_complexity: usize,
+    /// Aliases per document.
+    #[arg(long, env = "BATON_MAX_ALIASES", default_value_t = 50)]
+    pub max_aliases: usize,
+    /// Copies of one field in one selection set.
+    #[arg(long, env = "BATON_MAX_DUPLICATE_FIELDS", default_value_t = 5)]
+    pub max_duplicate_fields: usize,
+    /// Directives per field, fragment or operation.
+    #[arg(long, env = "BATON_MAX_DIRECTIVES", default_value_t = 5)]
+    pub max_directives: usize,
+    /// Tokens per document.
+    #[arg(long, env = "BATON_MAX_TOKENS", default_value_t = 5_000)]
+    pub max_tokens: usize,
+    /// Times an introspection path may re-enter a type's members.
+    #[arg(long, env = "BATON_MAX_INTROSPECTION_NESTING", default_value_t = 2)]
+    pub max_introspection_nesting: usize,
+    /// Bytes of one string input.
+    #[arg(long, env = "BATON_MAX_STRING_BYTES", default_value_t = 256 * 1024)]
+    pub max_string_bytes: usize,
+    /// Bytes of one object or list input (as JSON).
+    #[arg(long, env = "BATON_MAX_JSON_BYTES", default_value_t = 1024 * 1024)]
+    pub max_json_bytes: usize,
+    /// Answer introspection (`__schema`, `__type`); false also turns field
+    /// suggestions off.
+    #[arg(long, env = "BATON_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+    /// Runs one caller may start per minute (0: no limit).
+    #[arg(long, env = "BATON_RATE_RUNS_PER_MIN", default_value_t = 1_200)]
+    pub rate_runs_per_min: u32,
+    /// Runs one caller may start at once before the rate applies.
+    #[arg(long, env = "BATON_RATE_RUNS_BURST", default_value_t = 600)]
+    pub rate_runs_burst: u32,
+    /// Decisions (votes) one caller may make per minute (0: no limit).
+    #[arg(long, env = "BATON_RATE_DECISIONS_PER_MIN", default_value_t = 600)]
+    pub rate_decisions_per_min: u32,
+    /// Decisions one caller may make at once before the rate applies.
+    #[arg(long, env = "BATON_RATE_DECISIONS_BURST", default_value_t = 300)]
+    pub rate_decisions_burst: u32,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> GraphqlLimits {
+        GraphqlLimits {
+            max_depth: self.max_depth.max(1),
+            max_complexity: self.max_complexity.max(1),
+            max_aliases: self.max_aliases,
+            max_duplicate_fields: self.max_duplicate_fields.max(1),
+            max_directives: self.max_directives,
+            max_tokens: self.max_tokens.max(1),
+            max_introspection_nesting: self.max_introspection_nesting.max(1),
+            max_string_bytes: self.max_string_bytes.max(1),
+            max_json_bytes: self.max_json_bytes.max(2),
+            introspection: self.introspection,
+            runs_per_min: self.rate_runs_per_min,
+            runs_burst: self.rate_runs_burst.max(1),
+            decisions_per_min: self.rate_decisions_per_min,
+            decisions_burst: self.rate_decisions_burst.max(1),
         }
     }
 }
@@ -494,6 +565,7 @@ impl ServeArgs {
             types_file: self.types_file.clone(),
             ops: self.ops.ops(),
             http: self.http.http(),
+            limits: self.limits.limits(),
         })
     }
 }

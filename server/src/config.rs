@@ -33,6 +33,8 @@ pub struct Config {
     /// The HTTP surface: origins, CORS, body and batch limits, GraphiQL,
     /// graphql-ws timers.
     pub http: crate::http::HttpConfig,
+    /// What one GraphQL document, its inputs and one caller may ask for.
+    pub limits: GraphqlLimits,
 }
 
 /// Operations: who may read `/metrics`.
@@ -69,6 +71,62 @@ impl Default for DbPoolConfig {
     fn default() -> Self {
         DbPoolConfig {
             acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Limits on GraphQL documents, inputs and rates (README, "Limits"). Each
+/// refusal names its limit; a rate of 0 turns that rate limit off.
+#[derive(Debug, Clone)]
+pub struct GraphqlLimits {
+    /// Nesting of selection sets.
+    pub max_depth: usize,
+    /// Estimated cost: 1 per field; a connection multiplies its selection by
+    /// `first`, a list by 10.
+    pub max_complexity: usize,
+    /// Aliases in one document.
+    pub max_aliases: usize,
+    /// Copies of one field (or fragment spread) in one selection set.
+    pub max_duplicate_fields: usize,
+    /// Directives on one field, fragment or operation.
+    pub max_directives: usize,
+    /// Lexical tokens in one document, counted before it is parsed.
+    pub max_tokens: usize,
+    /// Times one path of an introspection query re-enters a type's members
+    /// (`fields`, `inputFields`, `interfaces`, `possibleTypes`).
+    pub max_introspection_nesting: usize,
+    /// Bytes of one string input (variables and literals).
+    pub max_string_bytes: usize,
+    /// Bytes of one object or list input, as JSON.
+    pub max_json_bytes: usize,
+    /// `__schema` / `__type`; off also turns "Did you mean" suggestions off.
+    pub introspection: bool,
+    /// Runs one principal may start per minute (runWorkflow, retryWorkflow).
+    pub runs_per_min: u32,
+    pub runs_burst: u32,
+    /// Votes one principal may cast per minute (approve, reject, each item
+    /// of approveMany / rejectMany).
+    pub decisions_per_min: u32,
+    pub decisions_burst: u32,
+}
+
+impl Default for GraphqlLimits {
+    fn default() -> Self {
+        GraphqlLimits {
+            max_depth: 15,
+            max_complexity: 20_000,
+            max_aliases: 50,
+            max_duplicate_fields: 5,
+            max_directives: 5,
+            max_tokens: 5_000,
+            max_introspection_nesting: 2,
+            max_string_bytes: 256 * 1024,
+            max_json_bytes: 1024 * 1024,
+            introspection: true,
+            runs_per_min: 1_200,
+            runs_burst: 600,
+            decisions_per_min: 600,
+            decisions_burst: 300,
         }
     }
 }
@@ -231,6 +289,7 @@ impl Default for Config {
             types_file: None,
             ops: OpsConfig::default(),
             http: crate::http::HttpConfig::default(),
+            limits: GraphqlLimits::default(),
         }
     }
 }

@@ -37,6 +37,12 @@ pub enum AppError {
     Unauthenticated(String),
     /// Known caller, not allowed.
     Forbidden(String),
+    /// Too many runs or decisions for now; try again after
+    /// `retry_after_secs` (at least 1).
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// The database cannot be reached right now (down, restarting, every
     /// connection busy past the acquire timeout): nothing was done and the
     /// same request may succeed later. The cause is logged, not shown.
@@ -60,10 +66,12 @@ pub enum ErrorCode {
     GraphqlValidationFailed,
     /// A dependency (the database) is unreachable for now; retry later.
     Unavailable,
+    /// A rate limit: `extensions.retryAfterSeconds` says when to retry.
+    RateLimited,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 9] = [
         ErrorCode::NotFound,
         ErrorCode::Conflict,
         ErrorCode::BadUserInput,
@@ -72,6 +80,7 @@ impl ErrorCode {
         ErrorCode::InternalServerError,
         ErrorCode::GraphqlValidationFailed,
         ErrorCode::Unavailable,
+        ErrorCode::RateLimited,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +93,7 @@ impl ErrorCode {
             ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
             ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
             ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::RateLimited => "RATE_LIMITED",
         }
     }
 }
@@ -97,6 +107,7 @@ impl AppError {
             AppError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             AppError::Forbidden(_) => ErrorCode::Forbidden,
             AppError::Unavailable(_) => ErrorCode::Unavailable,
+            AppError::RateLimited { .. } => ErrorCode::RateLimited,
             AppError::Internal(_) => ErrorCode::InternalServerError,
         }
     }
@@ -109,6 +120,7 @@ impl AppError {
             | AppError::Unauthenticated(m)
             | AppError::Forbidden(m)
             | AppError::BadInput { message: m, .. }
+            | AppError::RateLimited { message: m, .. }
             | AppError::StateConflict { message: m, .. } => m.clone(),
             AppError::Unavailable(_) => {
                 "the database is unavailable right now; nothing was changed, retry later"

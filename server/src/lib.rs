@@ -27,6 +27,7 @@ pub mod llm;
 pub mod metrics;
 pub mod notify;
 pub mod optimizer;
+pub mod ratelimit;
 pub mod state;
 pub mod telemetry;
 pub mod workflows;

@@ -55,6 +55,13 @@ impl From<AppError> for Error {
                     e.set("decidedAt", at.to_rfc3339());
                 }
             }),
+            AppError::RateLimited {
+                message,
+                retry_after_secs,
+            } => Error::new(message).extend_with(|_, e| {
+                e.set("code", code);
+                e.set("retryAfterSeconds", retry_after_secs.max(1));
+            }),
             other => Error::new(other.message()).extend_with(|_, e| e.set("code", code)),
         }
     }
@@ -108,6 +115,13 @@ mod tests {
                 AppError::Unavailable("pool timed out".into()),
                 ErrorCode::Unavailable,
             ),
+            (
+                AppError::RateLimited {
+                    message: "too many runs".into(),
+                    retry_after_secs: 3,
+                },
+                ErrorCode::RateLimited,
+            ),
         ];
         for (err, code) in cases {
             let message = err.message();
@@ -132,6 +146,16 @@ mod tests {
         assert_eq!(json["extensions"]["currentVersion"], 2);
         assert_eq!(json["extensions"]["decidedBy"], "ana");
         assert_eq!(json["extensions"]["decidedAt"], "2026-11-27T10:00:00+00:00");
+    }
+
+    #[test]
+    fn a_rate_limit_says_when_to_retry() {
+        let json = extensions(AppError::RateLimited {
+            message: "too many runs".into(),
+            retry_after_secs: 0,
+        });
+        assert_eq!(json["extensions"]["code"], "RATE_LIMITED");
+        assert_eq!(json["extensions"]["retryAfterSeconds"], 1);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod experiment;
 pub mod identity;
+pub mod limits;
 pub mod mutation;
 pub mod notify;
 pub mod observe;
@@ -14,10 +15,13 @@ pub mod subscription;
 pub mod types;
 pub mod workers;
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Schema};
 
 use crate::domain::Principal;
 use crate::domain::principal::Permission;
+use crate::ratelimit::{self, RateLimiter};
 use crate::state::AppState;
 
 pub use mutation::MutationRoot;
@@ -27,14 +31,45 @@ pub use subscription::SubscriptionRoot;
 pub type BatonSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Builds the schema; `state` is `None` only for printing the SDL.
+///
+/// The limits of `config.limits` apply to every document, over HTTP and
+/// WebSocket alike (see `limits` and the README, "Limits").
 pub fn schema(state: Option<AppState>) -> BatonSchema {
     let mut builder = Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot);
+    let limits = state
+        .as_ref()
+        .map(|s| s.config.limits.clone())
+        .unwrap_or_default();
+    // async-graphql stops runaway nesting while it walks the parsed
+    // document; below our own depth limit it must never be what refuses.
+    builder = builder.limit_recursive_depth(limits.max_depth.max(32));
+    if !limits.introspection {
+        // "Did you mean …" suggestions would leak the schema piecemeal.
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder = builder
+        .data(RateLimiter::new(&limits))
+        .extension(limits::Limits(Arc::new(limits)));
     if let Some(state) = state {
         builder = builder
             .extension(observe::Observe::new(Some(state.metrics.clone())))
             .data(state);
     }
     builder.finish()
+}
+
+/// Spends `cost` of the caller's `kind` budget (`RATE_LIMITED` when it is
+/// used up). Call it after the permission check, before any write.
+pub(crate) fn spend(
+    ctx: &Context<'_>,
+    principal: &Principal,
+    kind: ratelimit::Kind,
+    cost: u32,
+) -> Result<(), crate::error::AppError> {
+    match ctx.data_opt::<RateLimiter>() {
+        Some(limiter) => limiter.take(kind, &principal.id, cost),
+        None => Ok(()),
+    }
 }
 
 /// The SDL integrators read; `schema.graphql` is exactly this text.

@@ -20,7 +20,7 @@ use super::types::{
     Deployment, RunWorkflowInput, RunWorkflowPayload, Workflow,
 };
 use super::workers::WorkerMutations;
-use super::{require, state};
+use super::{require, spend, state};
 use crate::domain::approvals::{self, Ballot, Decision};
 use crate::domain::events::kind;
 use crate::domain::identity::{self, NewToken, NewUser};
@@ -30,6 +30,7 @@ use crate::domain::workflows::{self, Submission};
 use crate::domain::{outbox, policies, sessions};
 use crate::engine::signals::Notice;
 use crate::error::AppError;
+use crate::ratelimit::Kind;
 use crate::state::AppState;
 
 /// The root mutations, merged from one object per concern.
@@ -54,6 +55,7 @@ impl CoreMutations {
         input: RunWorkflowInput,
     ) -> Result<RunWorkflowPayload> {
         let principal = require(ctx, Permission::Submit)?;
+        spend(ctx, &principal, Kind::Runs, 1)?;
         let state = state(ctx);
         let stamp = state.stamp(&principal);
         // Subscribe before writing, so the completion cannot slip past.
@@ -209,6 +211,7 @@ impl CoreMutations {
     /// (its creator, or an admin).
     async fn retry_workflow(&self, ctx: &Context<'_>, id: ID) -> Result<Workflow> {
         let principal = require(ctx, Permission::Submit)?;
+        spend(ctx, &principal, Kind::Runs, 1)?;
         let state = state(ctx);
         let id = parse_id("id", &id)?;
         let (w, signals) = workflows::retry(
@@ -522,6 +525,7 @@ fn with_input_prefix(e: AppError) -> AppError {
 
 async fn decide(ctx: &Context<'_>, id: ID, ballot: Ballot) -> Result<DecideApprovalPayload> {
     let principal = require(ctx, Permission::Review)?;
+    spend(ctx, &principal, Kind::Decisions, 1)?;
     let state = state(ctx);
     let id = parse_id("id", &id)?;
     let decided = approvals::vote(
@@ -565,6 +569,13 @@ async fn decide_many(
         )
         .into());
     }
+    // Each item is a vote: a batch spends as many as it lists.
+    spend(
+        ctx,
+        &principal,
+        Kind::Decisions,
+        u32::try_from(items.len()).unwrap_or(u32::MAX),
+    )?;
     let state = state(ctx);
     let mut seen = std::collections::HashSet::new();
     let mut results = Vec::with_capacity(items.len());

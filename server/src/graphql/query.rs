@@ -33,6 +33,7 @@ impl QueryRoot {
     }
 
     /// Workflows, newest first.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
     async fn workflows(
         &self,
         ctx: &Context<'_>,
@@ -65,6 +66,7 @@ impl QueryRoot {
     }
 
     /// Approvals, newest first.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
     async fn approvals(
         &self,
         ctx: &Context<'_>,
@@ -87,6 +89,7 @@ impl QueryRoot {
     }
 
     /// The reviewer's queue: pending approvals, oldest first.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
     async fn pending_approvals(
         &self,
         ctx: &Context<'_>,
@@ -107,6 +110,7 @@ impl QueryRoot {
     }
 
     /// How many approvals are pending, per artifact type (most first).
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn pending_approval_counts(&self, ctx: &Context<'_>) -> Result<Vec<ArtifactTypeCount>> {
         require(ctx, Permission::Read)?;
         Ok(approvals::pending_counts(&state(ctx).db)
@@ -141,6 +145,7 @@ impl QueryRoot {
     }
 
     /// Deployment history, newest first.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
     async fn deployments(
         &self,
         ctx: &Context<'_>,
@@ -173,6 +178,7 @@ impl QueryRoot {
 
     /// Every workflow type: the built-in ones, and the latest version of
     /// each declared one.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn workflow_types(&self, ctx: &Context<'_>) -> Result<Vec<WorkflowType>> {
         require(ctx, Permission::Read)?;
         let st = state(ctx);
@@ -210,6 +216,7 @@ impl QueryRoot {
     }
 
     /// Every user, by name (ADMIN).
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -224,6 +231,7 @@ impl QueryRoot {
     }
 
     /// API tokens, newest first, never their secrets (ADMIN).
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn api_tokens(
         &self,
         ctx: &Context<'_>,
@@ -239,6 +247,7 @@ impl QueryRoot {
 
     /// The approval policy of every workflow type that asks for approval
     /// (the default where none was set).
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn approval_policies(&self, ctx: &Context<'_>) -> Result<Vec<ApprovalPolicy>> {
         require(ctx, Permission::Read)?;
         let st = state(ctx);
@@ -266,6 +275,7 @@ impl QueryRoot {
     }
 
     /// Every webhook (ADMIN).
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<Webhook>> {
         require(ctx, Permission::Admin)?;
         Ok(webhooks::list(&state(ctx).db)
@@ -277,6 +287,7 @@ impl QueryRoot {
 
     /// The delivery log, newest first (ADMIN): status, attempts, the
     /// receiver's last answer, the next try.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
@@ -298,6 +309,7 @@ impl QueryRoot {
     /// Everything recorded about a chain, in order: who started what, the
     /// judge's scores, each vote and edit, the policy in force, what was
     /// deployed and by whom. At most 5,000 events.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn history(&self, ctx: &Context<'_>, chain_id: ID) -> Result<Vec<HistoryEvent>> {
         require(ctx, Permission::Read)?;
         let id = parse_id("chainId", &chain_id)?;

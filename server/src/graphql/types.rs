@@ -174,6 +174,7 @@ impl Workflow {
             .map(Approval))
     }
     /// Artifacts it stored, oldest first.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn artifacts(&self, ctx: &Context<'_>) -> Result<Vec<Artifact>> {
         let rows = artifacts::for_workflow(&state(ctx).db, self.0.id)
             .await
@@ -182,6 +183,7 @@ impl Workflow {
     }
     /// Every workflow of its chain in order: the lineage from the first
     /// workflow through each decision.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn chain(&self, ctx: &Context<'_>) -> Result<Vec<Workflow>> {
         Ok(workflows::chain(&state(ctx).db, self.0.chain_id)
             .await?
@@ -190,6 +192,7 @@ impl Workflow {
             .collect())
     }
     /// The model calls it made, attempts included.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn llm_calls(&self, ctx: &Context<'_>) -> Result<Vec<LlmCall>> {
         let rows = llm_calls::for_workflow(&state(ctx).db, self.0.id)
             .await
@@ -197,6 +200,7 @@ impl Workflow {
         Ok(rows.into_iter().map(LlmCall).collect())
     }
     /// Its audit trail, oldest first.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<Event>> {
         let rows = events::for_subject(&state(ctx).db, Some(self.0.id), None)
             .await
@@ -322,6 +326,7 @@ impl Approval {
         ))
     }
     /// Every vote so far, oldest first.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn votes(&self, ctx: &Context<'_>) -> Result<Vec<Vote>> {
         Ok(approvals::votes(&state(ctx).db, self.0.id)
             .await?

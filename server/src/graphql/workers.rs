@@ -227,6 +227,7 @@ impl WorkerMutations {
     /// this worker (a service token, or an admin). With `waitSeconds`, waits
     /// up to that long for one to become due (woken by new work, not by
     /// polling), then returns what it claimed, maybe nothing.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn claim_workflows(
         &self,
         ctx: &Context<'_>,

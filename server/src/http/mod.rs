@@ -6,8 +6,8 @@ mod decide;
 mod graphql;
 mod health;
 mod metrics;
-pub mod request_id;
 mod options;
+pub mod request_id;
 mod spa;
 mod ws;
 
