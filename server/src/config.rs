@@ -32,9 +32,49 @@ pub struct Config {
     pub ops: OpsConfig,
     /// The HTTP surface: origins, CORS, body and batch limits, GraphiQL,
     /// graphql-ws timers.
-    pub http: crate::http::HttpConfig,
+    pub http: HttpConfig,
     /// What one GraphQL document, its inputs and one caller may ask for.
     pub limits: GraphqlLimits,
+}
+
+/// Default largest request body: a workflow input with room to spare.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// The HTTP surface (flags in `http::HttpArgs`): which browser origins may
+/// act with a session cookie or open a WebSocket, which may call across
+/// origins (CORS), body and batch limits, GraphiQL, the graphql-ws timers.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Origins (`scheme://host[:port]`) whose pages may POST with the
+    /// session cookie and open WebSockets. Empty: only the public URL's
+    /// origin (and the `Host` a request was sent to).
+    pub allowed_origins: Vec<String>,
+    /// Origins that get CORS headers. Empty: CORS is off.
+    pub cors_origins: Vec<String>,
+    /// Largest request body (and WebSocket message), in bytes.
+    pub max_body_bytes: usize,
+    /// Most operations in one batched POST; 1 turns batching off.
+    pub max_batch: usize,
+    /// Serve GraphiQL on `GET /graphql`.
+    pub graphiql: bool,
+    /// A WebSocket that sends no `connection_init` within this closes (4408).
+    pub ws_init_timeout: Duration,
+    /// How often the server pings an open WebSocket.
+    pub ws_keepalive: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            allowed_origins: Vec::new(),
+            cors_origins: Vec::new(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_batch: 1,
+            graphiql: true,
+            ws_init_timeout: Duration::from_secs(10),
+            ws_keepalive: Duration::from_secs(30),
+        }
+    }
 }
 
 /// Operations: who may read `/metrics`.
@@ -288,7 +328,7 @@ impl Default for Config {
             mail: None,
             types_file: None,
             ops: OpsConfig::default(),
-            http: crate::http::HttpConfig::default(),
+            http: HttpConfig::default(),
             limits: GraphqlLimits::default(),
         }
     }

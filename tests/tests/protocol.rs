@@ -452,3 +452,46 @@ async fn graphql_ws_pings_answers_pongs_and_runs_operations_to_complete() {
     );
     app.stop().await;
 }
+
+/// Fields come back in the order the document selected them (GraphQL
+/// spec, "Response Format"), for one operation and in a batch: the body is
+/// read as text, since a JSON map would not tell.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn response_fields_keep_the_selection_order() {
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        |c| c.http.max_batch = 2,
+        Default::default(),
+    )
+    .await;
+    let ask = |body: String| {
+        app.http
+            .post(app.url("/graphql"))
+            .bearer_auth(&app.admin_token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let text = ask(json!({ "query": "{ viewer { role name } }" }).to_string())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.find("\"role\"").unwrap() < text.find("\"name\"").unwrap(),
+        "role before name, as selected: {text}"
+    );
+    let one = json!({ "query": "{ viewer { role name } }" });
+    let batch = ask(json!([one, one]).to_string())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        batch.matches("{\"viewer\":{\"role\":").count(),
+        2,
+        "both answers keep the order: {batch}"
+    );
+}

@@ -105,13 +105,33 @@ pub fn request_error(media: MediaType, status: StatusCode, code: &str, message: 
     respond(media, status, &body)
 }
 
-fn respond(media: MediaType, status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, media.content_type())],
-        body.to_string(),
-    )
-        .into_response()
+fn respond(media: MediaType, status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_string());
+    (status, [(header::CONTENT_TYPE, media.content_type())], text).into_response()
+}
+
+/// A response body as the GraphQL spec shapes it: no `data` entry when
+/// nothing ran. Serialized straight from async-graphql's values, never
+/// through `serde_json::Value` (whose maps sort their keys): fields come
+/// back in the order the document selected them.
+#[derive(serde::Serialize)]
+struct AnswerBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a async_graphql::Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
+}
+
+impl<'a> AnswerBody<'a> {
+    fn of(response: &'a async_graphql::Response) -> AnswerBody<'a> {
+        AnswerBody {
+            data: (!failed_before_execution(response)).then_some(&response.data),
+            errors: &response.errors,
+            extensions: &response.extensions,
+        }
+    }
 }
 
 /// A refused credential: 401 (`WWW-Authenticate: Bearer`) with a GraphQL
@@ -193,11 +213,8 @@ pub fn rate_limited(response: &async_graphql::Response) -> Option<u64> {
 pub fn execution_response(media: MediaType, response: async_graphql::Response) -> Response {
     let response = code_uncoded(response);
     let before = failed_before_execution(&response);
-    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
-    if before && let Some(obj) = body.as_object_mut() {
-        // Nothing ran, so there is no `data` entry (GraphQL spec, Response).
-        obj.remove("data");
-    }
+    // Nothing ran, so there is no `data` entry (GraphQL spec, Response).
+    let body = AnswerBody::of(&response);
     if let Some(secs) = rate_limited(&response) {
         let mut res = respond(media, StatusCode::TOO_MANY_REQUESTS, &body);
         if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
@@ -370,15 +387,12 @@ pub async fn post_handler(State(s): State<HttpState>, req: Request) -> Response 
             }
             let mut answers = Vec::with_capacity(requests.len());
             for r in requests {
-                let res = code_uncoded(s.schema.execute(r.data(principal.clone())).await);
-                let before = failed_before_execution(&res);
-                let mut body = serde_json::to_value(&res).unwrap_or_else(|_| json!({}));
-                if before && let Some(obj) = body.as_object_mut() {
-                    obj.remove("data");
-                }
-                answers.push(body);
+                answers.push(code_uncoded(
+                    s.schema.execute(r.data(principal.clone())).await,
+                ));
             }
-            respond(media, StatusCode::OK, &Value::Array(answers))
+            let bodies: Vec<AnswerBody<'_>> = answers.iter().map(AnswerBody::of).collect();
+            respond(media, StatusCode::OK, &bodies)
         }
         other => match parse_params(other) {
             Ok(r) => execution_response(media, s.schema.execute(r.data(principal)).await),

@@ -7,42 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-/// Default largest request body: a workflow input with room to spare.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
-
-#[derive(Debug, Clone)]
-pub struct HttpConfig {
-    /// Origins (`scheme://host[:port]`) whose pages may POST with the
-    /// session cookie and open WebSockets. Empty: only the public URL's
-    /// origin (and the `Host` a request was sent to).
-    pub allowed_origins: Vec<String>,
-    /// Origins that get CORS headers. Empty: CORS is off.
-    pub cors_origins: Vec<String>,
-    /// Largest request body (and WebSocket message), in bytes.
-    pub max_body_bytes: usize,
-    /// Most operations in one batched POST; 1 turns batching off.
-    pub max_batch: usize,
-    /// Serve GraphiQL on `GET /graphql`.
-    pub graphiql: bool,
-    /// A WebSocket that sends no `connection_init` within this closes (4408).
-    pub ws_init_timeout: Duration,
-    /// How often the server pings an open WebSocket.
-    pub ws_keepalive: Duration,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig {
-            allowed_origins: Vec::new(),
-            cors_origins: Vec::new(),
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            max_batch: 1,
-            graphiql: true,
-            ws_init_timeout: Duration::from_secs(10),
-            ws_keepalive: Duration::from_secs(30),
-        }
-    }
-}
+pub use crate::config::{DEFAULT_MAX_BODY_BYTES, HttpConfig};
 
 #[derive(Debug, Args, Clone)]
 pub struct HttpArgs {
