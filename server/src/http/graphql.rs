@@ -105,6 +105,17 @@ pub fn request_error(media: MediaType, status: StatusCode, code: &str, message: 
     respond(media, status, &body)
 }
 
+/// A request Baton cannot run as sent (bad body or parameters): 400,
+/// `BAD_USER_INPUT`.
+fn bad_request(media: MediaType, message: &str) -> Response {
+    request_error(
+        media,
+        StatusCode::BAD_REQUEST,
+        ErrorCode::BadUserInput.as_str(),
+        message,
+    )
+}
+
 fn respond(media: MediaType, status: StatusCode, body: &impl serde::Serialize) -> Response {
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_string());
     (status, [(header::CONTENT_TYPE, media.content_type())], text).into_response()
@@ -342,23 +353,9 @@ pub async fn post_handler(State(s): State<HttpState>, req: Request) -> Response 
     let bytes = match read_body(req.into_body(), max).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => return too_large(media, max),
-        Err(BodyError::Broken) => {
-            return request_error(
-                media,
-                StatusCode::BAD_REQUEST,
-                ErrorCode::BadUserInput.as_str(),
-                "the request body could not be read",
-            );
-        }
+        Err(BodyError::Broken) => return bad_request(media, "the request body could not be read"),
     };
-    let bad = |message: &str| {
-        request_error(
-            media,
-            StatusCode::BAD_REQUEST,
-            ErrorCode::BadUserInput.as_str(),
-            message,
-        )
-    };
+    let bad = |message: &str| bad_request(media, message);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return bad("the request body is empty: send {\"query\": \"…\"}");
     }
@@ -438,14 +435,7 @@ pub async fn get_handler(State(s): State<HttpState>, req: Request) -> Response {
     let Some(media) = negotiate(&parts.headers) else {
         return not_acceptable();
     };
-    let bad = |message: &str| {
-        request_error(
-            media,
-            StatusCode::BAD_REQUEST,
-            ErrorCode::BadUserInput.as_str(),
-            message,
-        )
-    };
+    let bad = |message: &str| bad_request(media, message);
     let Some(query) = query else {
         return bad("GET /graphql needs ?query=…");
     };
