@@ -15,6 +15,7 @@ pub mod app;
 pub mod cluster;
 pub mod db;
 pub mod fake_llm;
+pub mod history;
 pub mod process;
 pub mod ws;
 

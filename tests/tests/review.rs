@@ -168,6 +168,46 @@ both_backends! {
 }
 
 both_backends! {
+    // Requests are stamped when they arrive and take the approval's row lock
+    // when they can. Seen in the randomized history test: a vote stamped
+    // later took the lock first, so the deciding vote and the decision were
+    // dated before a vote they came after.
+    async fn a_vote_that_waited_behind_a_later_stamped_one_is_not_dated_before_it(backend: Backend) {
+        use baton::domain::approvals::{self, Ballot, Decision};
+        use baton::domain::principal::{Credential, Principal, PrincipalKind, Role};
+        let app = TestApp::spawn(backend).await;
+        app.set_policy("generate_draft", json!({ "requiredApprovals": 2 })).await;
+        let id = draft_approval(&app, &app.admin_token).await;
+        let reviewer = |name: &str| Principal {
+            id: name.into(),
+            role: Some(Role::Reviewer),
+            kind: PrincipalKind::User { user_id: uuid::Uuid::now_v7() },
+            credential: Credential::None,
+        };
+        let (ana, bo) = (reviewer("ana"), reviewer("bo"));
+        let ballot = || Ballot { decision: Decision::Approve, version: 1, feedback: None, edits: None };
+        let vote = |who: &Principal, arrived| {
+            let mut stamp = app.state.stamp(who);
+            stamp.now = arrived;
+            let (state, who, id) = (app.state.clone(), who.clone(), id.parse().unwrap());
+            async move { approvals::vote(&state.db, &state.catalog, &stamp, &who, id, ballot()).await.unwrap() }
+        };
+        let now = app.state.clock.now();
+        // bo's request arrived two seconds before ana's but got the lock after it.
+        let first = vote(&ana, now + chrono::TimeDelta::seconds(2)).await;
+        let second = vote(&bo, now).await;
+        assert!(!first.decided && second.decided);
+        assert!(second.vote.created_at >= first.vote.created_at, "{:?} then {:?}", first.vote, second.vote);
+        let decided_at = second.approval.decided_at.unwrap();
+        assert!(decided_at >= first.vote.created_at, "decided at {decided_at}, after {:?}", first.vote);
+        let trail = approval(&app, &id).await;
+        let names: Vec<&str> = trail["votes"].as_array().unwrap().iter().map(|v| v["reviewer"]["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["ana", "bo"], "the trail lists the votes in the order they counted: {trail:#}");
+        app.stop().await;
+    }
+}
+
+both_backends! {
     async fn one_eligible_rejection_rejects_before_the_quorum(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         app.set_policy("generate_draft", json!({ "requiredApprovals": 3 })).await;

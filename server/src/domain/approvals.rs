@@ -303,12 +303,16 @@ pub async fn vote(
             decided_at: None,
         });
     }
-    if let Some(earlier) = vote::Entity::find()
+    // Every vote so far, in the order they took this lock.
+    let cast = vote::Entity::find()
         .filter(vote::Column::ApprovalId.eq(id))
-        .filter(vote::Column::Reviewer.eq(principal.id.as_str()))
-        .filter(vote::Column::ArtifactVersion.eq(approval.artifact_version))
-        .one(&txn)
-        .await?
+        .order_by_asc(vote::Column::CreatedAt)
+        .order_by_asc(vote::Column::Id)
+        .all(&txn)
+        .await?;
+    if let Some(earlier) = cast
+        .iter()
+        .find(|v| v.reviewer == principal.id && v.artifact_version == approval.artifact_version)
     {
         txn.rollback().await?;
         return Err(AppError::StateConflict {
@@ -322,6 +326,19 @@ pub async fn vote(
             decided_at: None,
         });
     }
+
+    // A request is stamped when it arrives but takes the row lock when it
+    // can: a vote that waited behind a later-stamped one is recorded no
+    // earlier than it, so the trail lists votes in the order they counted
+    // and no vote is dated after the decision it preceded.
+    let restamped = match cast.last() {
+        Some(last) if last.created_at > stamp.now => Stamp {
+            now: last.created_at,
+            ..stamp.clone()
+        },
+        _ => stamp.clone(),
+    };
+    let stamp = &restamped;
 
     let mut signals = Vec::new();
     if let Some(edits) = &ballot.edits {
