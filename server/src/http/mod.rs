@@ -6,6 +6,7 @@ mod decide;
 mod graphql;
 mod health;
 mod metrics;
+mod operation;
 mod options;
 pub mod request_id;
 mod spa;
