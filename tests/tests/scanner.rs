@@ -457,7 +457,83 @@ async fn first_above_the_maximum_is_bad_user_input() {
         .await;
     assert_eq!(gql_error_code(&body), "BAD_USER_INPUT", "{body:#}");
     assert_eq!(body["errors"][0]["extensions"]["field"], "first");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("BATON_MAX_PAGE_SIZE"), "{message}");
     app.stop().await;
+}
+
+/// Every connection field, with a page of `first`.
+fn connections(first: u32) -> Vec<String> {
+    [
+        "workflows",
+        "approvals",
+        "pendingApprovals",
+        "deployments",
+        "deliveries",
+    ]
+    .iter()
+    .map(|field| format!("{{ {field}(first: {first}) {{ pageInfo {{ hasNextPage }} }} }}"))
+    .collect()
+}
+
+#[tokio::test]
+async fn a_configured_page_maximum_allows_its_size_on_every_connection_and_refuses_one_more() {
+    let app = spawn(|c| c.limits.max_page_size = 7).await;
+    for query in connections(7) {
+        assert_ok(&app.gql(&query, json!({})).await);
+    }
+    for query in connections(8) {
+        let body = app.gql(&query, json!({})).await;
+        assert_eq!(gql_error_code(&body), "BAD_USER_INPUT", "{query}: {body:#}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["field"], "first",
+            "{body:#}"
+        );
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("between 1 and 7 (BATON_MAX_PAGE_SIZE), got 8"),
+            "{query}: {message}"
+        );
+    }
+    // Without `first`, the page is the default 20 cut to the maximum, not
+    // a refusal.
+    assert_ok(
+        &app.gql("{ workflows { pageInfo { hasNextPage } } }", json!({}))
+            .await,
+    );
+
+    // A larger maximum lets larger pages through, still costed by `first`
+    // against the complexity limit.
+    let app2 = spawn(|c| c.limits.max_page_size = 500).await;
+    assert_ok(
+        &app2
+            .gql(
+                "{ workflows(first: 500) { edges { node { id } } } }",
+                json!({}),
+            )
+            .await,
+    );
+    let body = app2
+        .gql(
+            "{ workflows(first: 501) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(gql_error_code(&body), "BAD_USER_INPUT", "{body:#}");
+    let body = app2
+        .gql(
+            "{ workflows(first: 500) { edges { node { chain { chain { id } } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_refused(
+        &body,
+        "GRAPHQL_VALIDATION_FAILED",
+        "complexity",
+        "BATON_MAX_COMPLEXITY",
+    );
+    app.stop().await;
+    app2.stop().await;
 }
 
 /// A `RunWorkflowInput` of exactly `bytes` bytes as compact JSON, made of
