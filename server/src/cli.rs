@@ -568,7 +568,7 @@ impl ServeArgs {
             mail: self.engine.mail(),
             types_file: self.types_file.clone(),
             ops: self.ops.ops(),
-            http: self.http.http(),
+            http: self.http.http()?,
             limits: self.limits.limits(),
         })
     }
