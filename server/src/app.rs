@@ -49,12 +49,14 @@ pub async fn build_state(config: Config, overrides: Overrides) -> anyhow::Result
         retry_base: config.engine.retry_base,
     });
     let metrics = Arc::new(crate::metrics::Metrics::new(origin.clone()));
+    let limiter = Arc::new(crate::ratelimit::RateLimiter::new(&config.limits));
     Ok(AppState {
         db,
         registry: Arc::new(registry),
         catalog: Arc::new(catalog),
         hub: Hub::with_metrics(metrics.clone()),
         metrics,
+        limiter,
         config: Arc::new(config),
         llm,
         clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),

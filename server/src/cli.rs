@@ -7,8 +7,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    AuthConfig, Config, DEFAULT_DATABASE_URL, DbPoolConfig, DeliveryConfig, EngineConfig,
-    GraphqlLimits, LlmConfig, MailConfig, OpsConfig, ProxyAuth, WorkflowConfig,
+    AuthConfig, Config, DEFAULT_DATABASE_URL, DEFAULT_MAX_PAGE_SIZE, DbPoolConfig, DeliveryConfig,
+    EngineConfig, GraphqlLimits, LlmConfig, MailConfig, OpsConfig, ProxyAuth, WorkflowConfig,
 };
 
 #[derive(Debug, Parser)]
@@ -370,6 +370,9 @@ pub struct LimitArgs {
     /// Bytes of one object or list input (as JSON).
     #[arg(long, env = "BATON_MAX_JSON_BYTES", default_value_t = 1024 * 1024)]
     pub max_json_bytes: usize,
+    /// Largest `first` (page size) of a connection.
+    #[arg(long, env = "BATON_MAX_PAGE_SIZE", default_value_t = DEFAULT_MAX_PAGE_SIZE)]
+    pub max_page_size: usize,
     /// Answer introspection (`__schema`, `__type`); false also turns field
     /// suggestions off.
     #[arg(long, env = "BATON_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
@@ -400,6 +403,7 @@ impl LimitArgs {
             max_introspection_nesting: self.max_introspection_nesting.max(1),
             max_string_bytes: self.max_string_bytes.max(1),
             max_json_bytes: self.max_json_bytes.max(2),
+            max_page_size: self.max_page_size.max(1),
             introspection: self.introspection,
             runs_per_min: self.rate_runs_per_min,
             runs_burst: self.rate_runs_burst.max(1),
@@ -564,7 +568,7 @@ impl ServeArgs {
             mail: self.engine.mail(),
             types_file: self.types_file.clone(),
             ops: self.ops.ops(),
-            http: self.http.http(),
+            http: self.http.http()?,
             limits: self.limits.limits(),
         })
     }

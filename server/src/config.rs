@@ -115,6 +115,9 @@ impl Default for DbPoolConfig {
     }
 }
 
+/// Default largest `first` of a connection (`BATON_MAX_PAGE_SIZE`).
+pub const DEFAULT_MAX_PAGE_SIZE: usize = 100;
+
 /// Limits on GraphQL documents, inputs and rates (README, "Limits"). Each
 /// refusal names its limit; a rate of 0 turns that rate limit off.
 #[derive(Debug, Clone)]
@@ -139,6 +142,9 @@ pub struct GraphqlLimits {
     pub max_string_bytes: usize,
     /// Bytes of one object or list input, as JSON.
     pub max_json_bytes: usize,
+    /// Largest `first` of a connection. The complexity estimate counts
+    /// `first` as asked, so a larger page may need `max_complexity` raised.
+    pub max_page_size: usize,
     /// `__schema` / `__type`; off also turns "Did you mean" suggestions off.
     pub introspection: bool,
     /// Runs one principal may start per minute (runWorkflow, retryWorkflow).
@@ -162,6 +168,7 @@ impl Default for GraphqlLimits {
             max_introspection_nesting: 2,
             max_string_bytes: 256 * 1024,
             max_json_bytes: 1024 * 1024,
+            max_page_size: DEFAULT_MAX_PAGE_SIZE,
             introspection: true,
             runs_per_min: 1_200,
             runs_burst: 600,

@@ -2,7 +2,9 @@
 //! deciding approvals. In-process token buckets, one per principal and
 //! kind; each `baton serve` process limits on its own (N processes allow
 //! N times the rate), which is enough to stop a runaway script or a leaked
-//! token from flooding the queue.
+//! token from flooding the queue. One limiter per process
+//! (`AppState::limiter`): GraphQL and the decision links of an email
+//! spend the same buckets.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,7 +18,8 @@ use crate::error::AppError;
 pub enum Kind {
     /// runWorkflow, retryWorkflow.
     Runs,
-    /// approve, reject, each item of approveMany / rejectMany.
+    /// approve, reject, each item of approveMany / rejectMany, the form
+    /// of a decision link (`POST /decide/{code}`).
     Decisions,
 }
 

@@ -28,6 +28,10 @@ pub struct AppState {
     pub origin: Arc<str>,
     /// This process's counters and histograms (`/metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Per-principal budgets of runs and decisions: one set for the whole
+    /// process, so a reviewer's GraphQL votes and decision-link votes
+    /// spend the same bucket.
+    pub limiter: Arc<crate::ratelimit::RateLimiter>,
 }
 
 impl AppState {

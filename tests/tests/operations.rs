@@ -645,3 +645,55 @@ async fn serve_started_elsewhere_serves_the_embedded_review_app() {
     let ready = http.get(server.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
 }
+
+/// Runs `baton serve` with `env` and returns its exit status and stderr,
+/// once it has stopped (a start that should fail, but did not, fails the
+/// test at the timeout).
+async fn serve_refused(db_url: &str, env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
+    let mut cmd = tokio::process::Command::new(baton_e2e::process::baton_bin());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("BATON_DATABASE_URL", db_url)
+        .env("BATON_LOG", "error")
+        .envs(env.iter().copied())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(T, cmd.output())
+        .await
+        .expect("baton serve should have refused to start")
+        .unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_origin_list_entry_that_is_not_an_origin_stops_the_start_naming_the_option_and_the_entry()
+ {
+    let db = TestDb::create(Backend::Sqlite).await;
+    let (status, stderr) = serve_refused(
+        &db.url,
+        &[(
+            "BATON_CORS_ORIGINS",
+            "https://dashboard.example,dashboard.example:8443",
+        )],
+    )
+    .await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("BATON_CORS_ORIGINS: 'dashboard.example:8443' is not an origin"),
+        "{stderr}"
+    );
+    let (status, stderr) = serve_refused(
+        &db.url,
+        &[("BATON_ALLOWED_ORIGINS", "http://localhost:5173/app")],
+    )
+    .await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("BATON_ALLOWED_ORIGINS: 'http://localhost:5173/app' is not an origin")
+            && stderr.contains("no path"),
+        "{stderr}"
+    );
+}

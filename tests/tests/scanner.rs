@@ -457,7 +457,83 @@ async fn first_above_the_maximum_is_bad_user_input() {
         .await;
     assert_eq!(gql_error_code(&body), "BAD_USER_INPUT", "{body:#}");
     assert_eq!(body["errors"][0]["extensions"]["field"], "first");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("BATON_MAX_PAGE_SIZE"), "{message}");
     app.stop().await;
+}
+
+/// Every connection field, with a page of `first`.
+fn connections(first: u32) -> Vec<String> {
+    [
+        "workflows",
+        "approvals",
+        "pendingApprovals",
+        "deployments",
+        "deliveries",
+    ]
+    .iter()
+    .map(|field| format!("{{ {field}(first: {first}) {{ pageInfo {{ hasNextPage }} }} }}"))
+    .collect()
+}
+
+#[tokio::test]
+async fn a_configured_page_maximum_allows_its_size_on_every_connection_and_refuses_one_more() {
+    let app = spawn(|c| c.limits.max_page_size = 7).await;
+    for query in connections(7) {
+        assert_ok(&app.gql(&query, json!({})).await);
+    }
+    for query in connections(8) {
+        let body = app.gql(&query, json!({})).await;
+        assert_eq!(gql_error_code(&body), "BAD_USER_INPUT", "{query}: {body:#}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["field"], "first",
+            "{body:#}"
+        );
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("between 1 and 7 (BATON_MAX_PAGE_SIZE), got 8"),
+            "{query}: {message}"
+        );
+    }
+    // Without `first`, the page is the default 20 cut to the maximum, not
+    // a refusal.
+    assert_ok(
+        &app.gql("{ workflows { pageInfo { hasNextPage } } }", json!({}))
+            .await,
+    );
+
+    // A larger maximum lets larger pages through, still costed by `first`
+    // against the complexity limit.
+    let app2 = spawn(|c| c.limits.max_page_size = 500).await;
+    assert_ok(
+        &app2
+            .gql(
+                "{ workflows(first: 500) { edges { node { id } } } }",
+                json!({}),
+            )
+            .await,
+    );
+    let body = app2
+        .gql(
+            "{ workflows(first: 501) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(gql_error_code(&body), "BAD_USER_INPUT", "{body:#}");
+    let body = app2
+        .gql(
+            "{ workflows(first: 500) { edges { node { chain { chain { id } } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_refused(
+        &body,
+        "GRAPHQL_VALIDATION_FAILED",
+        "complexity",
+        "BATON_MAX_COMPLEXITY",
+    );
+    app.stop().await;
+    app2.stop().await;
 }
 
 /// A `RunWorkflowInput` of exactly `bytes` bytes as compact JSON, made of
@@ -548,5 +624,116 @@ async fn runs_and_decisions_over_the_rate_are_rate_limited_until_the_bucket_refi
             .unwrap_or(0)
             >= 1
     );
+    app.stop().await;
+}
+
+/// The page of a decision link for `user` on `approval` (version 1), as an
+/// approval email would carry it.
+async fn decision_link(app: &TestApp, approval: &str, user: &str) -> String {
+    let now = chrono::Utc::now();
+    let code = baton::domain::decision_links::issue(
+        &app.state.db,
+        approval.parse().unwrap(),
+        user.parse().unwrap(),
+        "approve",
+        1,
+        None,
+        now + chrono::TimeDelta::days(1),
+        now,
+    )
+    .await
+    .unwrap();
+    app.url(&format!("/decide/{code}"))
+}
+
+#[tokio::test]
+async fn decision_links_spend_the_reviewers_decisions_budget_and_answer_429_with_retry_after() {
+    let app = spawn(|c| {
+        // One vote back every 30 s: nothing refills while the test runs.
+        c.limits.decisions_per_min = 2;
+        c.limits.decisions_burst = 1;
+    })
+    .await;
+    let (ana, ana_token) = app.user_with_token("ana", "REVIEWER").await;
+    let (bo, _) = app.user_with_token("bo", "REVIEWER").await;
+    let mut approvals = Vec::new();
+    for scene in ["one", "two"] {
+        let run = app
+            .run_workflow(
+                "generate_draft",
+                json!({ "story_id": "s", "scene": scene, "prompt": "Mara finds a letter." }),
+                true,
+            )
+            .await;
+        approvals.push(run["approval"]["id"].as_str().unwrap().to_string());
+    }
+
+    // ana's link spends her one decision…
+    let first = decision_link(&app, &approvals[0], &ana).await;
+    let done = app
+        .http
+        .post(&first)
+        .form(&[("feedback", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    // …so her GraphQL vote is refused, and so is her next link.
+    let body = app
+        .approve_as(&ana_token, &approvals[1], 1, None, None)
+        .await;
+    assert_eq!(gql_error_code(&body), "RATE_LIMITED", "{body:#}");
+    let second = decision_link(&app, &approvals[1], &ana).await;
+    let refused = app
+        .http
+        .post(&second)
+        .form(&[("feedback", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry), "Retry-After: {retry}");
+    assert_eq!(refused.headers()["cache-control"], "no-store");
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains("Too many decisions")
+            && page.contains(&format!("Try again in {retry} s"))
+            && page.contains("this link still works"),
+        "{page}"
+    );
+
+    // Nothing was decided, and the link was not spent: it still shows its form.
+    let status = app
+        .gql_ok(
+            "query($id: ID!) { approval(id: $id) { status } }",
+            json!({ "id": approvals[1] }),
+        )
+        .await;
+    assert_eq!(status["approval"]["status"], "PENDING");
+    let still = app.http.get(&second).send().await.unwrap();
+    assert_eq!(still.status(), 200);
+    assert!(
+        still
+            .text()
+            .await
+            .unwrap()
+            .contains("<form method=\"post\">")
+    );
+
+    // Another reviewer has a budget of their own.
+    let bos = decision_link(&app, &approvals[1], &bo).await;
+    let done = app
+        .http
+        .post(&bos)
+        .form(&[("feedback", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
     app.stop().await;
 }

@@ -17,13 +17,15 @@ from baton_worker import (
     ConflictError,
     FatalError,
     NotFoundError,
+    RateLimitedError,
     Result,
     TransportError,
+    UnavailableError,
     Workflow,
     workflow,
 )
 from baton_worker.cli import load_target, main
-from baton_worker.worker import _to_result
+from baton_worker.worker import _Backoff, _to_result
 from baton_worker.workflow import declaration_order
 
 
@@ -114,7 +116,9 @@ def _error(code: str, **ext: object) -> dict:
         ("FORBIDDEN", AuthError),
         ("NOT_FOUND", NotFoundError),
         ("INTERNAL_SERVER_ERROR", BatonError),
-        ("UNAVAILABLE", TransportError),
+        ("GRAPHQL_VALIDATION_FAILED", BatonError),
+        ("UNAVAILABLE", UnavailableError),
+        ("RATE_LIMITED", RateLimitedError),
     ],
 )
 def test_each_error_code_becomes_its_exception(code, cls):
@@ -123,6 +127,45 @@ def test_each_error_code_becomes_its_exception(code, cls):
     assert type(info.value) is cls
     assert info.value.code == code
     assert info.value.field == "output.title"
+
+
+def test_unavailable_and_rate_limited_are_transport_errors_the_worker_retries():
+    assert issubclass(UnavailableError, TransportError)
+    assert issubclass(RateLimitedError, TransportError)
+
+
+def _client_answering_with(status: int, body: object, headers: dict[str, str]) -> Client:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if isinstance(body, str):
+            return httpx.Response(status, text=body, headers=headers)
+        return httpx.Response(status, json=body, headers=headers)
+
+    return Client("http://baton.test", "secret", transport=httpx.MockTransport(handler))
+
+
+def test_a_rate_limit_says_when_to_retry_from_its_extensions_or_the_retry_after_header():
+    answer = _error("RATE_LIMITED", retryAfterSeconds=12)
+    with pytest.raises(RateLimitedError) as info:
+        _client_answering_with(429, answer, {"Retry-After": "99"}).run("t", {})
+    assert info.value.retry_after_seconds == 12  # the error's own figure wins
+
+    with pytest.raises(RateLimitedError) as info:
+        _client_answering_with(429, _error("RATE_LIMITED"), {"Retry-After": "7"}).run("t", {})
+    assert info.value.retry_after_seconds == 7
+
+    # A proxy's 429 has no GraphQL body; an HTTP date is not seconds.
+    with pytest.raises(RateLimitedError) as info:
+        _client_answering_with(429, "slow down", {"Retry-After": "3"}).workflow("x")
+    assert (info.value.retry_after_seconds, info.value.code) == (3, None)
+    with pytest.raises(RateLimitedError) as info:
+        _client_answering_with(429, "", {"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}).workflow("x")
+    assert info.value.retry_after_seconds == 1
+
+
+def test_the_worker_backs_off_no_sooner_than_a_rate_limit_says():
+    limited = RateLimitedError("too many runs", retry_after_seconds=7)
+    assert _Backoff().after(limited) >= 7
+    assert _Backoff().after(TransportError("reset")) <= 0.5
 
 
 def test_a_refused_token_is_an_auth_error_even_without_a_graphql_body():

@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 
+/// The page size when a client gives no `first` (smaller when the
+/// server's maximum is).
 pub const DEFAULT_PAGE: i32 = 20;
-pub const MAX_PAGE: i32 = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
@@ -57,13 +58,21 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    /// Checks `first` (1..=100, default 20) and decodes `after`.
-    pub fn new(first: Option<i32>, after: Option<&str>, order: Order) -> AppResult<Self> {
-        let first = first.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&first) {
+    /// Checks `first` (1..=`max`, default 20) and decodes `after`. `max`
+    /// is the server's `BATON_MAX_PAGE_SIZE`, which the refusal names.
+    pub fn new(
+        first: Option<i32>,
+        after: Option<&str>,
+        order: Order,
+        max: usize,
+    ) -> AppResult<Self> {
+        // `Ord::` spelled out: sea-query's `ExprTrait` has a `min` and a `max` too.
+        let max = i32::try_from(Ord::max(max, 1)).unwrap_or(i32::MAX);
+        let first = first.unwrap_or(Ord::min(DEFAULT_PAGE, max));
+        if !(1..=max).contains(&first) {
             return Err(AppError::bad_input(
                 "first",
-                format!("first must be between 1 and {MAX_PAGE}, got {first}"),
+                format!("first must be between 1 and {max} (BATON_MAX_PAGE_SIZE), got {first}"),
             ));
         }
         let after = match after {
@@ -140,17 +149,34 @@ mod tests {
         assert_eq!(Cursor::decode(""), None);
     }
 
+    fn first_of(first: Option<i32>, max: usize) -> AppResult<u64> {
+        PageRequest::new(first, None, Order::OldestFirst, max).map(|p| p.first)
+    }
+
     #[test]
-    fn page_size_is_bounded() {
-        assert!(PageRequest::new(Some(101), None, Order::OldestFirst).is_err());
-        assert!(PageRequest::new(Some(0), None, Order::OldestFirst).is_err());
-        assert_eq!(
-            PageRequest::new(None, None, Order::OldestFirst)
-                .map(|p| p.first)
-                .ok(),
-            Some(20)
-        );
-        let err = PageRequest::new(Some(5), Some("zzz"), Order::OldestFirst).err();
+    fn page_size_is_bounded_by_the_configured_maximum() {
+        assert_eq!(first_of(Some(100), 100).ok(), Some(100));
+        assert!(first_of(Some(101), 100).is_err());
+        assert!(first_of(Some(0), 100).is_err());
+        assert_eq!(first_of(None, 100).ok(), Some(20));
+        // Another maximum moves the edge, and the refusal says which option.
+        assert_eq!(first_of(Some(250), 250).ok(), Some(250));
+        match first_of(Some(251), 250) {
+            Err(AppError::BadInput {
+                field: Some(f),
+                message,
+            }) => {
+                assert_eq!(f, "first");
+                assert!(
+                    message.contains("between 1 and 250 (BATON_MAX_PAGE_SIZE)"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected BAD_USER_INPUT on first, got {other:?}"),
+        }
+        // Below the default page, no `first` means a full page, not a refusal.
+        assert_eq!(first_of(None, 5).ok(), Some(5));
+        let err = PageRequest::new(Some(5), Some("zzz"), Order::OldestFirst, 100).err();
         assert!(matches!(err, Some(AppError::BadInput { field: Some(f), .. }) if f == "after"));
     }
 }

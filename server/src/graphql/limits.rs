@@ -47,6 +47,13 @@ pub const LIST_COST: usize = 10;
 /// The complexity of a connection field: its selection, `first` times
 /// (default page when absent). Saturates, so an absurd `first` is refused
 /// by the limit instead of overflowing.
+///
+/// async-graphql computes it from the arguments alone (no schema data), so
+/// it cannot see `BATON_MAX_PAGE_SIZE`: `first` is costed as asked, and a
+/// `first` over the maximum that the cost lets through is refused as
+/// `BAD_USER_INPUT` (field `first`) when the field runs. Without `first`
+/// it costs the default page even where a smaller maximum shrinks the page:
+/// an overestimate, never an underestimate.
 pub fn connection_cost(first: Option<i32>, child: usize) -> usize {
     let n = first.unwrap_or(crate::domain::page::DEFAULT_PAGE).max(1) as usize;
     n.saturating_mul(child).saturating_add(1).min(1 << 40)

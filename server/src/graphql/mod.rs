@@ -21,7 +21,7 @@ use async_graphql::{Context, Schema};
 
 use crate::domain::Principal;
 use crate::domain::principal::Permission;
-use crate::ratelimit::{self, RateLimiter};
+use crate::ratelimit;
 use crate::state::AppState;
 
 pub use mutation::MutationRoot;
@@ -47,9 +47,7 @@ pub fn schema(state: Option<AppState>) -> BatonSchema {
         // "Did you mean …" suggestions would leak the schema piecemeal.
         builder = builder.disable_introspection().disable_suggestions();
     }
-    builder = builder
-        .data(RateLimiter::new(&limits))
-        .extension(limits::Limits(Arc::new(limits)));
+    builder = builder.extension(limits::Limits(Arc::new(limits)));
     if let Some(state) = state {
         builder = builder
             .extension(observe::Observe::new(Some(state.metrics.clone())))
@@ -59,15 +57,17 @@ pub fn schema(state: Option<AppState>) -> BatonSchema {
 }
 
 /// Spends `cost` of the caller's `kind` budget (`RATE_LIMITED` when it is
-/// used up). Call it after the permission check, before any write.
+/// used up). Call it after the permission check, before any write. The
+/// budget is the process's (`AppState::limiter`), shared with the decision
+/// links of `http::decide`.
 pub(crate) fn spend(
     ctx: &Context<'_>,
     principal: &Principal,
     kind: ratelimit::Kind,
     cost: u32,
 ) -> Result<(), crate::error::AppError> {
-    match ctx.data_opt::<RateLimiter>() {
-        Some(limiter) => limiter.take(kind, &principal.id, cost),
+    match ctx.data_opt::<AppState>() {
+        Some(state) => state.limiter.take(kind, &principal.id, cost),
         None => Ok(()),
     }
 }

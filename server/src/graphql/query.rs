@@ -38,11 +38,14 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         filter: Option<WorkflowFilter>,
-        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Page size, 1 to the server's maximum (100 unless BATON_MAX_PAGE_SIZE says otherwise); default 20."
+        )]
+        first: Option<i32>,
         #[graphql(desc = "The endCursor of the previous page.")] after: Option<String>,
     ) -> Result<WorkflowConnection> {
         require(ctx, Permission::Read)?;
-        let page = PageRequest::new(first, after.as_deref(), Order::NewestFirst)?;
+        let page = page_request(ctx, first, after.as_deref(), Order::NewestFirst)?;
         let filter = filter.unwrap_or_default();
         let filter = workflows::WorkflowFilter {
             workflow_type: filter.workflow_type,
@@ -71,11 +74,14 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         filter: Option<ApprovalFilter>,
-        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Page size, 1 to the server's maximum (100 unless BATON_MAX_PAGE_SIZE says otherwise); default 20."
+        )]
+        first: Option<i32>,
         #[graphql(desc = "The endCursor of the previous page.")] after: Option<String>,
     ) -> Result<ApprovalConnection> {
         require(ctx, Permission::Read)?;
-        let page = PageRequest::new(first, after.as_deref(), Order::NewestFirst)?;
+        let page = page_request(ctx, first, after.as_deref(), Order::NewestFirst)?;
         let filter = filter.unwrap_or_default();
         let filter = approvals::ApprovalFilter {
             status: filter.status.map(Into::into),
@@ -94,11 +100,14 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only approvals of this artifact type.")] artifact_type: Option<String>,
-        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Page size, 1 to the server's maximum (100 unless BATON_MAX_PAGE_SIZE says otherwise); default 20."
+        )]
+        first: Option<i32>,
         #[graphql(desc = "The endCursor of the previous page.")] after: Option<String>,
     ) -> Result<ApprovalConnection> {
         require(ctx, Permission::Read)?;
-        let page = PageRequest::new(first, after.as_deref(), Order::OldestFirst)?;
+        let page = page_request(ctx, first, after.as_deref(), Order::OldestFirst)?;
         let filter = approvals::ApprovalFilter {
             status: Some(DbApprovalStatus::Pending),
             artifact_type,
@@ -151,11 +160,14 @@ impl QueryRoot {
         ctx: &Context<'_>,
         target: Option<String>,
         environment: Option<String>,
-        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Page size, 1 to the server's maximum (100 unless BATON_MAX_PAGE_SIZE says otherwise); default 20."
+        )]
+        first: Option<i32>,
         #[graphql(desc = "The endCursor of the previous page.")] after: Option<String>,
     ) -> Result<DeploymentConnection> {
         require(ctx, Permission::Read)?;
-        let page = PageRequest::new(first, after.as_deref(), Order::NewestFirst)?;
+        let page = page_request(ctx, first, after.as_deref(), Order::NewestFirst)?;
         Ok(deployments::list(
             &state(ctx).db,
             target.as_deref(),
@@ -292,11 +304,14 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         filter: Option<DeliveryFilter>,
-        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Page size, 1 to the server's maximum (100 unless BATON_MAX_PAGE_SIZE says otherwise); default 20."
+        )]
+        first: Option<i32>,
         #[graphql(desc = "The endCursor of the previous page.")] after: Option<String>,
     ) -> Result<DeliveryConnection> {
         require(ctx, Permission::Admin)?;
-        let page = PageRequest::new(first, after.as_deref(), Order::NewestFirst)?;
+        let page = page_request(ctx, first, after.as_deref(), Order::NewestFirst)?;
         let f = filter.unwrap_or_default();
         let filter = outbox::DeliveryFilter {
             status: f.status.map(Into::into),
@@ -323,4 +338,15 @@ impl QueryRoot {
 
 fn parse_opt(arg: &str, id: Option<&ID>) -> AppResult<Option<uuid::Uuid>> {
     id.map(|i| parse_id(arg, i)).transpose()
+}
+
+/// A page request checked against this server's `first` maximum
+/// (`BATON_MAX_PAGE_SIZE`).
+fn page_request(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<&str>,
+    order: Order,
+) -> AppResult<PageRequest> {
+    PageRequest::new(first, after, order, state(ctx).config.limits.max_page_size)
 }

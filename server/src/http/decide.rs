@@ -4,6 +4,9 @@
 //! reviewer, under the approval's policy like any other vote. A plain HTML
 //! form: it works without JavaScript. A forged link answers 403, a used or
 //! expired one 410, each with a page that says why and changes nothing.
+//! The vote spends the reviewer's decisions budget, the same bucket as
+//! their GraphQL votes (`crate::ratelimit`); over it, the POST answers 429
+//! with `Retry-After` and leaves the link unspent.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -18,6 +21,7 @@ use crate::domain::principal::{Credential, Principal};
 use crate::domain::{identity, workflows};
 use crate::error::AppError;
 use crate::html::escape as esc;
+use crate::ratelimit::Kind;
 
 pub async fn page(State(s): State<HttpState>, Path(code): Path<String>) -> Response {
     let now = s.app.clock.now();
@@ -100,7 +104,9 @@ pub async fn submit(
     Form(form): Form<DecisionForm>,
 ) -> Response {
     let now = s.app.clock.now();
-    let link = match decision_links::spend(&s.app.db, &code, now).await {
+    // Who votes comes from the link, so it is read (not spent) first: a
+    // vote refused by the rate limit must leave the link working for later.
+    let link = match decision_links::inspect(&s.app.db, &code, now).await {
         Ok(Ok(l)) => l,
         Ok(Err(r)) => return refused(r),
         Err(e) => return failed(e),
@@ -115,6 +121,14 @@ pub async fn submit(
             "Not allowed",
             "Your account is disabled. Nothing was changed.",
         );
+    };
+    if let Err(e) = s.app.limiter.take(Kind::Decisions, &principal.id, 1) {
+        return failed(e);
+    }
+    let link = match decision_links::spend(&s.app.db, &code, now).await {
+        Ok(Ok(l)) => l,
+        Ok(Err(r)) => return refused(r),
+        Err(e) => return failed(e),
     };
     let decision = if link.action == "approve" {
         Decision::Approve
@@ -200,6 +214,21 @@ fn refused(r: Refusal) -> Response {
 fn failed(e: AppError) -> Response {
     match e {
         AppError::NotFound(m) => answer(StatusCode::NOT_FOUND, "Not found", &m),
+        AppError::RateLimited {
+            retry_after_secs, ..
+        } => {
+            let mut res = answer(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many decisions",
+                &format!(
+                    "You made too many decisions in a short time. Try again in {retry_after_secs} s: \
+                     this link still works. Nothing was changed."
+                ),
+            );
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            res
+        }
         e @ AppError::Unavailable(_) => answer(
             StatusCode::SERVICE_UNAVAILABLE,
             "Try again in a moment",

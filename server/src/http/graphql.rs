@@ -33,6 +33,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use super::HttpState;
+use super::operation::{code_uncoded, failed_before_execution, parse_params};
 use crate::domain::principal::Principal;
 use crate::error::{AppError, ErrorCode};
 
@@ -166,29 +167,6 @@ fn refuse(media: MediaType, err: AppError) -> Response {
     res
 }
 
-/// Errors async-graphql raises itself (a document that does not parse or
-/// validate, an argument of the wrong type) carry no code; every error a
-/// client sees should, so they get `GRAPHQL_VALIDATION_FAILED`. Our own
-/// errors always set theirs (see `graphql::error`).
-pub fn code_uncoded(mut response: async_graphql::Response) -> async_graphql::Response {
-    for err in &mut response.errors {
-        let ext = err.extensions.get_or_insert_with(Default::default);
-        if ext.get("code").is_none() {
-            ext.set("code", ErrorCode::GraphqlValidationFailed.as_str());
-        }
-    }
-    response
-}
-
-/// True when the request failed before execution: a document that does not
-/// parse or validate, variables that do not coerce, a limit refused. Such
-/// errors carry no path and there is no data.
-pub fn failed_before_execution(response: &async_graphql::Response) -> bool {
-    response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty())
-}
-
 /// When nothing ran because every error is `RATE_LIMITED`: the longest
 /// `retryAfterSeconds` among them (at least 1).
 pub fn rate_limited(response: &async_graphql::Response) -> Option<u64> {
@@ -285,36 +263,6 @@ fn too_large(media: MediaType, max: usize) -> Response {
     res.headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     res
-}
-
-/// A request's parameters, checked against the spec: `query` a string,
-/// `operationName` a string or null, `variables` and `extensions` maps or
-/// null.
-pub fn parse_params(value: Value) -> Result<async_graphql::Request, String> {
-    let Value::Object(obj) = &value else {
-        return Err("a GraphQL request is a JSON object: {\"query\": \"…\", \"variables\": {…}, \"operationName\": \"…\"}".into());
-    };
-    match obj.get("query") {
-        Some(Value::String(_)) => {}
-        Some(_) => return Err("`query` must be a string".into()),
-        None => return Err("the request has no `query`".into()),
-    }
-    if !matches!(
-        obj.get("operationName"),
-        None | Some(Value::Null | Value::String(_))
-    ) {
-        return Err("`operationName` must be a string or null".into());
-    }
-    for key in ["variables", "extensions"] {
-        if !matches!(obj.get(key), None | Some(Value::Null | Value::Object(_))) {
-            return Err(format!("`{key}` must be an object or null"));
-        }
-    }
-    let mut value = value;
-    if let Value::Object(obj) = &mut value {
-        obj.retain(|_, v| !v.is_null());
-    }
-    serde_json::from_value(value).map_err(|e| format!("the request does not read: {e}"))
 }
 
 /// Whether the body's declared media type is one GraphQL requests come in.
@@ -583,20 +531,5 @@ mod tests {
             execution_response(MediaType::Json, mixed).status(),
             StatusCode::OK
         );
-    }
-
-    #[test]
-    fn parameters_of_the_wrong_type_are_refused() {
-        assert!(parse_params(json!({ "query": "{ a }" })).is_ok());
-        assert!(
-            parse_params(json!({ "query": "{ a }", "variables": null, "operationName": null }))
-                .is_ok()
-        );
-        assert!(parse_params(json!({ "qeury": "{ a }" })).is_err());
-        assert!(parse_params(json!({ "query": 0 })).is_err());
-        assert!(parse_params(json!({ "query": "{ a }", "variables": "x" })).is_err());
-        assert!(parse_params(json!({ "query": "{ a }", "operationName": 1 })).is_err());
-        assert!(parse_params(json!({ "query": "{ a }", "extensions": [] })).is_err());
-        assert!(parse_params(json!(["x"])).is_err());
     }
 }

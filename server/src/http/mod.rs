@@ -6,6 +6,7 @@ mod decide;
 mod graphql;
 mod health;
 mod metrics;
+mod operation;
 mod options;
 pub mod request_id;
 mod spa;
@@ -41,7 +42,9 @@ pub fn router(app: AppState) -> Router {
     // CORS only for the configured origins (`--cors-origins`); none by
     // default. They call with a bearer token and never get the session
     // cookie (no `allow_credentials`, and it is SameSite=Strict), so a page
-    // elsewhere cannot act as a signed-in reviewer.
+    // elsewhere cannot act as a signed-in reviewer. The CLI refuses an
+    // entry that is not an origin (`options::parse_origin`), so none is
+    // lost to the header conversion.
     let cors_origins: Vec<header::HeaderValue> = state
         .app
         .config

@@ -37,7 +37,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
 use super::HttpState;
-use super::graphql::{code_uncoded, failed_before_execution, parse_params};
+use super::operation::{code_uncoded, failed_before_execution, parse_params};
 use crate::domain::principal::{Permission, Principal};
 use crate::domain::{credentials, identity, sessions};
 use crate::engine::signals::Notice;

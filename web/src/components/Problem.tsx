@@ -21,7 +21,8 @@ export function ProblemNotice({ error, problems, titles, onRetry, children }: Pr
   return (
     <div className="stack-sm">
       {list.map((p, i) => {
-        const tone = p.kind === 'conflict' ? 'notice notice-warn' : 'notice notice-error';
+        // A conflict or a rate limit is not a failure of the app: a warning.
+        const tone = p.kind === 'conflict' || p.kind === 'rate-limited' ? 'notice notice-warn' : 'notice notice-error';
         return (
           <div key={i} className={tone} role="alert" data-problem={p.kind}>
             <p className="notice-title">{titles?.[p.kind] ?? p.title}</p>

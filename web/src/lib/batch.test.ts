@@ -37,6 +37,19 @@ describe('summarizeBatch', () => {
     expect(out.voted).toEqual([]);
   });
 
+  it('keeps items refused for the rate or an unreachable database selectable, saying to try again', () => {
+    const out = summarizeBatch([
+      { id: 'r', ok: false, error: { code: 'RATE_LIMITED', message: 'too many decisions: retry in 3s' } },
+      { id: 'u', ok: false, error: { code: 'UNAVAILABLE', message: 'the database is unavailable right now' } },
+    ]);
+    expect(out.failed.map((f) => [f.id, f.kind, f.reason])).toEqual([
+      ['r', 'rate-limited', 'Too many decisions in a short time; try again in a moment'],
+      ['u', 'network', 'The server could not reach its database; try again in a moment'],
+    ]);
+    expect(out.keep).toEqual(['r', 'u']);
+    expect(out.gone).toEqual([]);
+  });
+
   it('tells a vote that decided nothing yet (k of n) from a decision', () => {
     const out = summarizeBatch([
       { id: 'a', ok: true, nextWorkflow: null, approval: { status: 'PENDING', approvalsCount: 1, requiredApprovals: 2 } },

@@ -42,6 +42,8 @@ const REASONS: Partial<Record<ProblemKind, string>> = {
   forbidden: 'You may not decide it',
   unauthenticated: 'Sign-in required',
   internal: 'The server hit an error',
+  network: 'The server could not reach its database; try again in a moment',
+  'rate-limited': 'Too many decisions in a short time; try again in a moment',
 };
 
 export function summarizeBatch(results: readonly BatchItemResult[]): BatchOutcome {

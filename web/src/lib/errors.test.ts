@@ -1,7 +1,7 @@
 import { CombinedError } from '@urql/core';
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { CODE_TABLE, hasProblem, problemOfAuthReply, problemsOf, splitFieldErrors } from './errors';
+import { CODE_TABLE, hasProblem, problemOfAuthReply, problemsOf, rateLimitTitle, splitFieldErrors } from './errors';
 
 const gqlError = (message: string, extensions: Record<string, unknown>) =>
   new CombinedError({ graphQLErrors: [new GraphQLError(message, { extensions })] });
@@ -16,6 +16,7 @@ describe('problemsOf', () => {
     ['INTERNAL_SERVER_ERROR', 'internal'],
     ['GRAPHQL_VALIDATION_FAILED', 'out-of-date'],
     ['UNAVAILABLE', 'network'],
+    ['RATE_LIMITED', 'rate-limited'],
     ['SOMETHING_NEW', 'unknown'],
   ])('maps %s to %s', (code, kind) => {
     const [p] = problemsOf(gqlError('msg', { code }));
@@ -34,6 +35,7 @@ describe('problemsOf', () => {
         'NOT_FOUND',
         'UNAUTHENTICATED',
         'UNAVAILABLE',
+        'RATE_LIMITED',
       ].sort(),
     );
   });
@@ -59,6 +61,33 @@ describe('problemsOf', () => {
       gqlError('already approved', { code: 'CONFLICT', decidedBy: 'ana', decidedAt: '2026-11-25T10:00:00Z', currentVersion: 3 }),
     );
     expect(p).toMatchObject({ kind: 'conflict', decidedBy: 'ana', decidedAt: '2026-11-25T10:00:00Z', currentVersion: 3 });
+  });
+
+  it('says what was rate-limited and when to retry', () => {
+    const [p] = problemsOf(
+      gqlError(
+        'too many decisions: at most 600 per minute (bursts of 300) per caller (BATON_RATE_DECISIONS_PER_MIN); retry in 12s',
+        { code: 'RATE_LIMITED', retryAfterSeconds: 12 },
+      ),
+    );
+    expect(p).toMatchObject({ kind: 'rate-limited', retryAfterSeconds: 12, title: 'Too many decisions, retry in 12 s' });
+    expect(p?.message).toMatch(/BATON_RATE_DECISIONS_PER_MIN/);
+
+    const [runs] = problemsOf(gqlError('too many runs: at most 1 per minute', { code: 'RATE_LIMITED', retryAfterSeconds: 59.2 }));
+    expect(runs?.title).toBe('Too many runs, retry in 60 s');
+  });
+
+  it('still words a rate limit without a retry time or a known message', () => {
+    expect(rateLimitTitle('slow down', undefined)).toBe('Too many requests; try again in a moment');
+    const [p] = problemsOf(gqlError('slow down', { code: 'RATE_LIMITED' }));
+    expect(p).toMatchObject({ kind: 'rate-limited', title: 'Too many requests; try again in a moment' });
+    expect(p?.retryAfterSeconds).toBeUndefined();
+  });
+
+  it('tells an unreachable database apart from a bug', () => {
+    const [p] = problemsOf(gqlError('the database is unavailable right now; retry later', { code: 'UNAVAILABLE' }));
+    expect(p).toMatchObject({ kind: 'network', title: 'The server cannot reach its database; try again in a moment' });
+    expect(hasProblem(gqlError('x', { code: 'UNAVAILABLE' }), 'internal')).toBe(false);
   });
 
   it('tells a conflict apart', () => {
@@ -94,5 +123,7 @@ describe('problemOfAuthReply', () => {
   it('falls back on the status when the body is not the server’s', () => {
     expect(problemOfAuthReply(401, null).kind).toBe('unauthenticated');
     expect(problemOfAuthReply(502, '<html>').kind).toBe('internal');
+    expect(problemOfAuthReply(503, null).kind).toBe('network');
+    expect(problemOfAuthReply(429, null).kind).toBe('rate-limited');
   });
 });

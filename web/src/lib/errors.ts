@@ -15,6 +15,7 @@ export type ProblemKind =
   | 'internal'
   | 'out-of-date'
   | 'network'
+  | 'rate-limited'
   | 'unknown';
 
 export interface Problem {
@@ -29,6 +30,8 @@ export interface Problem {
   decidedBy?: string;
   decidedAt?: string;
   currentVersion?: number;
+  /** For `rate-limited`: seconds until the server takes the request again. */
+  retryAfterSeconds?: number;
 }
 
 /** The closed table: server code → kind and heading. */
@@ -49,7 +52,21 @@ export const CODE_TABLE: Record<string, { kind: ProblemKind; title: string }> = 
     kind: 'network',
     title: 'The server cannot reach its database; try again in a moment',
   },
+  // Too many runs or decisions by this person in a short time: nothing was
+  // done, and the same request works after `retryAfterSeconds` (the title
+  // says how long, see `rateLimitTitle`).
+  RATE_LIMITED: { kind: 'rate-limited', title: 'Too many requests; try again in a moment' },
 };
+
+/**
+ * "Too many decisions, retry in 12 s": what was limited, from the server's
+ * message ("too many decisions: at most …"), and when to try again.
+ */
+export function rateLimitTitle(message: string, retryAfterSeconds: number | undefined): string {
+  const what = /^too many (\w+)/i.exec(message)?.[1]?.toLowerCase() ?? 'requests';
+  if (retryAfterSeconds === undefined) return `Too many ${what}; try again in a moment`;
+  return `Too many ${what}, retry in ${retryAfterSeconds} s`;
+}
 
 interface ErrorLike {
   message: string;
@@ -69,6 +86,8 @@ export function problemOfGraphQLError(e: ErrorLike): Problem {
   if (typeof ext?.decidedBy === 'string') problem.decidedBy = ext.decidedBy;
   if (typeof ext?.decidedAt === 'string') problem.decidedAt = ext.decidedAt;
   if (typeof ext?.currentVersion === 'number') problem.currentVersion = ext.currentVersion;
+  if (typeof ext?.retryAfterSeconds === 'number') problem.retryAfterSeconds = Math.max(1, Math.ceil(ext.retryAfterSeconds));
+  if (problem.kind === 'rate-limited') problem.title = rateLimitTitle(e.message, problem.retryAfterSeconds);
   return problem;
 }
 
@@ -80,7 +99,16 @@ export function problemOfAuthReply(status: number, body: unknown): Problem {
   const error = typeof body === 'object' && body !== null && 'error' in body ? body.error : undefined;
   const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
   const message = typeof error === 'object' && error !== null && 'message' in error ? error.message : undefined;
-  const fallback = status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : 'INTERNAL_SERVER_ERROR';
+  const fallback =
+    status === 401
+      ? 'UNAUTHENTICATED'
+      : status === 403
+        ? 'FORBIDDEN'
+        : status === 429
+          ? 'RATE_LIMITED'
+          : status === 503
+            ? 'UNAVAILABLE'
+            : 'INTERNAL_SERVER_ERROR';
   return problemOfGraphQLError({
     message: typeof message === 'string' ? message : `The server answered HTTP ${status}.`,
     extensions: { code: typeof code === 'string' ? code : fallback },

@@ -15,7 +15,9 @@ from .errors import (
     FatalError,
     NonRetryable,
     NotFoundError,
+    RateLimitedError,
     TransportError,
+    UnavailableError,
 )
 from .worker import Worker
 from .workflow import (
@@ -41,8 +43,10 @@ __all__ = [
     "FunctionWorkflow",
     "NonRetryable",
     "NotFoundError",
+    "RateLimitedError",
     "Result",
     "TransportError",
+    "UnavailableError",
     "Worker",
     "Workflow",
     "current_claim",

@@ -18,7 +18,14 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping, TypeVar
 
 import httpx
 
-from .errors import AuthError, BatonError, TransportError, error_from_graphql
+from .errors import (
+    AuthError,
+    BatonError,
+    RateLimitedError,
+    TransportError,
+    error_from_graphql,
+    retry_after_seconds,
+)
 from .workflow import Workflow
 
 T = TypeVar("T")
@@ -103,12 +110,18 @@ def _decode(response: httpx.Response) -> Any:
         body = response.json()
     except (json.JSONDecodeError, ValueError):
         body = None
+    retry_after = response.headers.get("Retry-After")
     if isinstance(body, dict) and body.get("errors"):
-        raise error_from_graphql(body["errors"])
+        raise error_from_graphql(body["errors"], retry_after=retry_after)
     if response.status_code in (401, 403):
         code = "UNAUTHENTICATED" if response.status_code == 401 else "FORBIDDEN"
         raise AuthError(f"HTTP {response.status_code}", code=code)
-    if response.status_code >= 500 or response.status_code in (408, 429):
+    if response.status_code == 429:  # a proxy's limit: no GraphQL body
+        raise RateLimitedError(
+            f"HTTP 429 from {response.url}",
+            retry_after_seconds=retry_after_seconds(retry_after) or 1,
+        )
+    if response.status_code >= 500 or response.status_code == 408:
         raise TransportError(f"HTTP {response.status_code} from {response.url}")
     if not isinstance(body, dict) or "data" not in body:
         raise BatonError(f"HTTP {response.status_code}: not a GraphQL answer")

@@ -2,11 +2,15 @@
 
 Baton's GraphQL errors carry ``extensions.code`` from a closed table
 (``BAD_USER_INPUT``, ``CONFLICT``, ``UNAUTHENTICATED``, ``FORBIDDEN``,
-``NOT_FOUND``, ``INTERNAL_SERVER_ERROR``, ``UNAVAILABLE``); :func:`error_from_graphql`
-maps the first error of an answer to one class below. :class:`TransportError` is
-for everything that never reached a GraphQL answer (connection refused, timeouts,
-5xx without a GraphQL body) and for ``UNAVAILABLE`` (Baton is up but its database
-is not): the worker loop retries those with backoff.
+``NOT_FOUND``, ``INTERNAL_SERVER_ERROR``, ``GRAPHQL_VALIDATION_FAILED``,
+``UNAVAILABLE``, ``RATE_LIMITED``); :func:`error_from_graphql` maps the first
+error of an answer to one class below. :class:`TransportError` is for
+everything that never reached a GraphQL answer (connection refused, timeouts,
+5xx without a GraphQL body) and, through its subclasses, for answers that say
+"nothing was done, try again later": :class:`UnavailableError` (Baton is up but
+its database is not) and :class:`RateLimitedError` (too many runs or votes in a
+short time, with ``retry_after_seconds``). The worker loop retries those with
+backoff, never sooner than a rate limit's ``retry_after_seconds``.
 
 :class:`FatalError` is different: *your* ``execute`` raises it to say that
 retrying cannot help; the worker then fails the workflow with
@@ -15,6 +19,7 @@ retrying cannot help; the worker then fails the workflow with
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -69,8 +74,26 @@ class NotFoundError(BatonError):
 
 class TransportError(BatonError):
     """No GraphQL answer: connection refused or reset, timeout, or an HTTP
-    error without a GraphQL body (e.g. a proxy's 502); or ``UNAVAILABLE``:
-    Baton answered but its database is down, nothing was done. Safe to retry."""
+    error without a GraphQL body (e.g. a proxy's 502). Its subclasses are
+    answers that say nothing was done (:class:`UnavailableError`,
+    :class:`RateLimitedError`). Safe to retry."""
+
+
+class UnavailableError(TransportError):
+    """``UNAVAILABLE``: Baton answered but cannot reach its database right now
+    (a PostgreSQL restart, a failover). Nothing was done; retry with backoff."""
+
+
+class RateLimitedError(TransportError):
+    """``RATE_LIMITED``: this token started too many runs or cast too many votes
+    in a short time (``BATON_RATE_RUNS_PER_MIN``, ``BATON_RATE_DECISIONS_PER_MIN``),
+    or a proxy in front of Baton answered HTTP 429. Nothing was done; the same
+    request is taken again after :attr:`retry_after_seconds`."""
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 1, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        #: Whole seconds to wait before trying again (at least 1).
+        self.retry_after_seconds = max(1, int(retry_after_seconds))
 
 
 class FatalError(Exception):
@@ -89,16 +112,36 @@ _BY_CODE: dict[str, type[BatonError]] = {
     "UNAUTHENTICATED": AuthError,
     "FORBIDDEN": AuthError,
     "NOT_FOUND": NotFoundError,
-    "UNAVAILABLE": TransportError,
+    "UNAVAILABLE": UnavailableError,
+    "RATE_LIMITED": RateLimitedError,
 }
 
 
-def error_from_graphql(errors: list[dict[str, Any]]) -> BatonError:
-    """The exception for a GraphQL ``errors`` list (the first error decides)."""
+def retry_after_seconds(value: Any) -> int | None:
+    """Whole seconds from ``extensions.retryAfterSeconds`` or a ``Retry-After``
+    header given in seconds (an HTTP date, or nothing usable, is ``None``)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    if seconds != seconds or seconds < 0:  # NaN or negative
+        return None
+    return max(1, math.ceil(seconds))
+
+
+def error_from_graphql(
+    errors: list[dict[str, Any]], *, retry_after: str | None = None
+) -> BatonError:
+    """The exception for a GraphQL ``errors`` list (the first error decides).
+    ``retry_after`` is the answer's ``Retry-After`` header, used by a rate
+    limit whose error does not say ``retryAfterSeconds``."""
     first = errors[0] if errors else {}
     ext = first.get("extensions") or {}
     code = ext.get("code")
     message = str(first.get("message") or "unknown error")
     cls = _BY_CODE.get(code or "", BatonError)
     field = ext.get("field")
+    if cls is RateLimitedError:
+        wait = retry_after_seconds(ext.get("retryAfterSeconds")) or retry_after_seconds(retry_after) or 1
+        return RateLimitedError(message, code=code, field=field, errors=errors, retry_after_seconds=wait)
     return cls(message, code=code, field=field, errors=errors)

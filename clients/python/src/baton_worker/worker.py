@@ -58,6 +58,7 @@ from .errors import (
     BatonError,
     ConflictError,
     FatalError,
+    RateLimitedError,
     TransportError,
 )
 from .workflow import (
@@ -91,6 +92,13 @@ class _Backoff:
 
     def reset(self) -> None:
         self.n = 0
+
+    def after(self, error: TransportError) -> float:
+        """The next delay, never shorter than a rate limit's ``Retry-After``."""
+        delay = self.next()
+        if isinstance(error, RateLimitedError):
+            delay = max(delay, float(error.retry_after_seconds))
+        return delay
 
 
 class Worker:
@@ -308,7 +316,7 @@ class Worker:
             except _Stopped:
                 return
             except TransportError as e:
-                delay = backoff.next()
+                delay = backoff.after(e)
                 log.warning("claim failed (%s); retrying in %.1fs", e, delay)
                 try:
                     await self._until_stopped(asyncio.sleep(delay))
@@ -485,7 +493,7 @@ class Worker:
                 ):
                     log.error("%s %s: could not %s (%s); its lease will expire", claim.type, claim.id, verb, e)
                     return
-                delay = backoff.next()
+                delay = backoff.after(e)
                 log.warning("%s %s: %s failed (%s); retrying in %.1fs", claim.type, claim.id, verb, e, delay)
                 await asyncio.sleep(delay)
             except BatonError as e:
