@@ -21,8 +21,9 @@ use uuid::Uuid;
 const T: Duration = Duration::from_secs(30);
 
 /// Appends a `workflow.retried` event for `workflow` in `txn`, as the
-/// engine would but without its notification; returns its id.
-async fn insert_event(txn: &DatabaseTransaction, workflow: Uuid) -> i64 {
+/// engine would but without its notification; returns its id and its
+/// transaction (the `txid` column's default).
+async fn insert_event(txn: &DatabaseTransaction, workflow: Uuid) -> (i64, Option<i64>) {
     event::ActiveModel {
         id: NotSet,
         at: Set(chrono::Utc::now()),
@@ -37,12 +38,15 @@ async fn insert_event(txn: &DatabaseTransaction, workflow: Uuid) -> i64 {
     }
     .insert(txn)
     .await
+    .map(|e| (e.id, e.txid))
     .unwrap()
-    .id
 }
 
-/// The notification `events::append` sends, from another process.
-async fn notify(txn: &DatabaseTransaction, id: i64, workflow: Uuid) {
+/// The notification `events::append` sends, from another process: with
+/// the event's transaction, which lets a reader drop the notice of an event
+/// a resync already read (a resync may run after the commit and before the
+/// notice arrives).
+async fn notify(txn: &DatabaseTransaction, (id, txid): (i64, Option<i64>), workflow: Uuid) {
     let signal = Signal {
         origin: "another-process".into(),
         event_id: id,
@@ -51,7 +55,7 @@ async fn notify(txn: &DatabaseTransaction, id: i64, workflow: Uuid) {
         approval_id: None,
         chain_id: Some(workflow),
         workflow_type: Some("generate_draft".into()),
-        txid: None,
+        txid,
     };
     txn.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
@@ -68,10 +72,10 @@ async fn notify(txn: &DatabaseTransaction, id: i64, workflow: Uuid) {
 /// One event committed (with its notification) in a transaction of its own.
 async fn commit_notified(db: &DatabaseConnection, workflow: Uuid) -> i64 {
     let txn = db.begin().await.unwrap();
-    let id = insert_event(&txn, workflow).await;
-    notify(&txn, id, workflow).await;
+    let event = insert_event(&txn, workflow).await;
+    notify(&txn, event, workflow).await;
     txn.commit().await.unwrap();
-    id
+    event.0
 }
 
 /// The backend pid of the server's LISTEN connection, once it has one
@@ -175,7 +179,7 @@ async fn an_event_committed_out_of_id_order_while_the_listener_was_down_reaches_
 
     // T1 takes the lower id and stays open; T2 takes a higher one and commits.
     let t1 = db.begin().await.unwrap();
-    let id1 = insert_event(&t1, w1).await;
+    let (id1, _) = insert_event(&t1, w1).await;
     let id2 = commit_notified(&db, w2).await;
     assert!(id1 < id2);
     let first = sub.next(T).await.expect("T2's event is pushed");
