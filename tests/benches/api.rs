@@ -840,6 +840,7 @@ async fn measured_load(
     }
     let mut runs = Vec::new();
     for r in 0..args.reps {
+        let profile = (r == 0).then(|| Profile::start(&format!("{scenario}-{}", backend.name())));
         let l = load(
             url,
             token,
@@ -864,6 +865,7 @@ async fn measured_load(
             l.cpu.postgres,
             l.cpu.loadgen
         );
+        drop(profile);
         report.check(
             format!(
                 "{scenario}/{}: run {} answered every request correctly ({} errors{})",
@@ -1606,6 +1608,7 @@ async fn drain(
         t.elapsed().as_secs_f64()
     );
     let workers = 16;
+    let profile = Profile::start(&format!("drain-{b}"));
     let before = cpu_now(None);
     let wall = Instant::now();
     let server = start_server(db, Some(workers)).await;
@@ -1622,6 +1625,7 @@ async fn drain(
     .await?;
     let wall = wall.elapsed().as_secs_f64();
     let after = cpu_now(pid);
+    drop(profile);
     let server_cpu = after.server - server_before;
     let pg_cpu = after.postgres - before.postgres;
     server.terminate().await;
@@ -1731,6 +1735,7 @@ async fn cycle(
     // The server as a user runs it: the default 4 workers.
     let (server, api) = serve(db, None).await;
     let pid = server.pid();
+    let profile = Profile::start(&format!("{scenario}-{b}"));
     let before = cpu_now(pid);
     let t0 = Instant::now();
     // Phase 1: N runWorkflow, until all N approvals are pending (the
@@ -1765,6 +1770,7 @@ async fn cycle(
     .await?;
     let total = t0.elapsed().as_secs_f64();
     let cpu = cpu_now(pid) - before;
+    drop(profile);
     server.terminate().await;
 
     let approved = count(
@@ -1917,6 +1923,7 @@ async fn subscriptions(report: &mut Report, args: &Args, db: &BenchDb) -> anyhow
             (n, sum, lat)
         }));
     }
+    let profile = Profile::start(&format!("subscriptions-{b}"));
     let before = cpu_now(Some(pid));
     let t_burst = Instant::now();
     let ids = submit_drafts(&api, burst, 8, "burst").await?;
@@ -1957,6 +1964,7 @@ async fn subscriptions(report: &mut Report, args: &Args, db: &BenchDb) -> anyhow
     stopper.abort();
     let delivered_s = t_burst.elapsed().as_secs_f64();
     let cpu = cpu_now(Some(pid)) - before;
+    drop(profile);
     let rss_after = rss_kib(pid).unwrap_or(0.0);
     report.check(
         format!("subscriptions/{b}: {complete} of {m} subscribers got all {burst} completions, {exact} exactly those"),
@@ -2159,6 +2167,51 @@ async fn spawn_to_ready(url: &str) -> anyhow::Result<(f64, f64)> {
         .status();
     let _ = tokio::time::timeout(Duration::from_secs(15), child.wait()).await;
     Ok((ms, rss))
+}
+
+// ---------------------------------------------------------------------------
+// CPU profiles (BATON_BENCH_PERF=DIR)
+
+/// `perf record -a` (every process: the server, PostgreSQL and this load
+/// generator) while a measured phase runs, when `BATON_BENCH_PERF` names a
+/// directory; `perf report -i DIR/<name>.data --sort comm,dso,sym` reads it.
+struct Profile(Option<std::process::Child>);
+
+impl Profile {
+    fn start(name: &str) -> Profile {
+        let Some(dir) = std::env::var_os("BATON_BENCH_PERF") else {
+            return Profile(None);
+        };
+        let path = PathBuf::from(dir).join(format!("{name}.data"));
+        let child = std::process::Command::new("perf")
+            .args(["record", "-a", "-g", "-F", "499", "-o"])
+            .arg(&path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        match child {
+            Ok(c) => {
+                eprintln!("  perf record -a -> {}", path.display());
+                Profile(Some(c))
+            }
+            Err(e) => {
+                eprintln!("warning: perf record did not start: {e}");
+                Profile(None)
+            }
+        }
+    }
+}
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            // SIGINT: perf writes its file and exits.
+            let _ = std::process::Command::new("kill")
+                .args(["-INT", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
