@@ -1939,8 +1939,14 @@ async fn subscriptions(report: &mut Report, args: &Args, db: &BenchDb) -> anyhow
     )
     .await?;
     let completed_s = t_burst.elapsed().as_secs_f64();
-    // Every delivery is due by now; give the stragglers a bounded grace.
-    let grace = Duration::from_secs(if args.quick { 20 } else { 120 });
+    // Every delivery is due by now; give the stragglers a bounded grace
+    // (the server reads the workflow once per subscriber and event, so it
+    // grows with M × B).
+    let grace = Duration::from_secs(if args.quick {
+        20
+    } else {
+        120.max((m * burst / 1000) as u64)
+    });
     let stopper = {
         let stop = stop.clone();
         tokio::spawn(async move {
