@@ -507,13 +507,54 @@ impl BenchDb {
     }
 }
 
+/// Statements this program sent through [`count`]: each is a transaction
+/// of its own, which [`commits_per`] takes out of the database's commits.
+static BENCH_QUERIES: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
 async fn count(db: &DatabaseConnection, sql: &str) -> anyhow::Result<i64> {
+    BENCH_QUERIES.fetch_add(1, Ordering::Relaxed);
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
         .with_context(|| format!("running {sql}"))?
         .ok_or_else(|| anyhow!("no row from {sql}"))?;
     Ok(row.try_get_by_index::<i64>(0)?)
+}
+
+/// Transactions committed so far in this database (PostgreSQL; `None` on
+/// SQLite). The statistics are flushed by each backend about once a second
+/// when idle, so callers wait before the second reading.
+async fn commits(db: &DatabaseConnection) -> Option<(i64, i64)> {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return None;
+    }
+    let n = count(
+        db,
+        "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+    )
+    .await
+    .ok()?;
+    Some((n, BENCH_QUERIES.load(Ordering::Relaxed)))
+}
+
+/// Commits per operation between two readings of [`commits`] (the second
+/// after the statistics were flushed), less this program's own polling
+/// statements (the first reading's included: it commits after it reads),
+/// as a `RESULT` field. Approximate: the pool's connection checks are not
+/// taken out.
+async fn commits_per(
+    db: &DatabaseConnection,
+    before: Option<(i64, i64)>,
+    ops: usize,
+) -> Option<(String, String)> {
+    let (before, q0) = before?;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (after, q1) = commits(db).await?;
+    let server = (after - before) - (q1 - q0);
+    Some((
+        "pg_xacts_per_op".into(),
+        fmt_num(server as f64 / ops.max(1) as f64),
+    ))
 }
 
 // ---------------------------------------------------------------------------
@@ -1446,10 +1487,14 @@ async fn seeded_group_on(
                 Err(e) => c.push((format!("decide: counting failed: {e:#}"), false)),
             }
         };
+        let commits_before = commits(&conn).await;
         let mut row = measured_load(
             report, args, "decide", backend, &api.url, &api.token, pid, next, decided, &mut after,
         )
         .await;
+        let asked = cursor.load(Ordering::Relaxed).min(total);
+        row.extra
+            .extend(commits_per(&conn, commits_before, asked).await);
         for (what, ok) in checks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             report.check(format!("{what} [{b}]"), ok);
         }
@@ -1609,6 +1654,7 @@ async fn drain(
     );
     let workers = 16;
     let profile = Profile::start(&format!("drain-{b}"));
+    let commits_before = commits(&conn).await;
     let before = cpu_now(None);
     let wall = Instant::now();
     let server = start_server(db, Some(workers)).await;
@@ -1628,6 +1674,7 @@ async fn drain(
     drop(profile);
     let server_cpu = after.server - server_before;
     let pg_cpu = after.postgres - before.postgres;
+    let commits_extra = commits_per(&conn, commits_before, n).await;
     server.terminate().await;
 
     let rows = workflow::Entity::find()
@@ -1673,6 +1720,7 @@ async fn drain(
         ],
         ..Row::default()
     };
+    row.extra.extend(commits_extra);
     compare(&mut row, peers, "gw_batched", "graphile_worker_batched");
     if let Some(d) = peers.get("gw_default") {
         row.extra.push(("gw_default".into(), fmt_num(d)));
@@ -1736,6 +1784,7 @@ async fn cycle(
     let (server, api) = serve(db, None).await;
     let pid = server.pid();
     let profile = Profile::start(&format!("{scenario}-{b}"));
+    let commits_before = commits(&conn).await;
     let before = cpu_now(pid);
     let t0 = Instant::now();
     // Phase 1: N runWorkflow, until all N approvals are pending (the
@@ -1771,6 +1820,8 @@ async fn cycle(
     let total = t0.elapsed().as_secs_f64();
     let cpu = cpu_now(pid) - before;
     drop(profile);
+    // Per workflow pair (the run and the next workflow its approval started).
+    let commits_extra = commits_per(&conn, commits_before, n).await;
     server.terminate().await;
 
     let approved = count(
@@ -1845,6 +1896,7 @@ async fn cycle(
         ],
         ..Row::default()
     };
+    row.extra.extend(commits_extra);
     if clients == 1 {
         compare(&mut row, peers, "lg_seq", "langgraph_seq");
     } else {

@@ -420,7 +420,7 @@ enum Fault {
 
 /// The fault schedule: every kind once early (a seeded order), then any.
 fn schedule(rng: &mut Rng, secs: u64) -> Vec<(Duration, Fault)> {
-    let mut first = vec![
+    let mut first = [
         Fault::KillWorker,
         Fault::KillServer(0),
         Fault::RestartDatabase(if rng.chance(50) {
