@@ -292,3 +292,17 @@ async fn sigterm_and_wait(child: &mut Child) -> std::process::ExitStatus {
         .expect("baton exited within 30 s of SIGTERM")
         .expect("wait for baton")
 }
+
+/// Owned `(name, value)` pairs for an environment built from computed
+/// values (a fake model's URL, say), to keep and extend.
+pub fn env_of(pairs: &[(&str, String)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+/// The borrowed form [`ServerProcess::start`] and [`WorkerProcess::start`] take.
+pub fn as_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}

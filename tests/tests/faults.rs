@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use baton_e2e::app::{post_graphql_as, seed_admin};
 use baton_e2e::fake_llm::{FakeLlm, Reply};
-use baton_e2e::process::{ServerProcess, WorkerProcess};
+use baton_e2e::process::{ServerProcess, WorkerProcess, as_refs, env_of};
 use baton_e2e::ws::Subscription;
 use baton_e2e::{PgCluster, StopMode, pg_cluster_available};
 use entity::workflow::{self, WorkflowStatus};
@@ -324,17 +324,6 @@ async fn a_completion_reaches_a_subscriber_of(
         .await
         .unwrap_or_else(|| panic!("the completion of {id} was never pushed to the API server"));
     assert_eq!(pushed["workflowCompleted"]["status"], "COMPLETED");
-}
-
-fn env_of(pairs: &[(&str, String)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
-}
-
-fn as_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
-    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,7 +31,7 @@ use baton_e2e::fake_llm::{FakeLlm, Reply};
 use baton_e2e::history::{
     ApiApproval, Choice, Ledger, Outcome, RunAck, RunCall, Snapshot, VoteAck, VoteCall, check,
 };
-use baton_e2e::process::{ServerProcess, WorkerProcess};
+use baton_e2e::process::{ServerProcess, WorkerProcess, as_refs, env_of};
 use baton_e2e::{PgCluster, StopMode, pg_cluster_available};
 use entity::workflow::{self, WorkflowStatus};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
@@ -455,17 +455,6 @@ fn schedule(rng: &mut Rng, secs: u64) -> Vec<(Duration, Fault)> {
     out
 }
 
-fn env(pairs: &[(&str, String)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
-}
-
-fn refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
-    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-}
-
 async fn admin_gql(
     http: &reqwest::Client,
     url: &str,
@@ -574,7 +563,7 @@ async fn a_randomized_history_with_kills_and_database_restarts_keeps_every_guara
         Reply::sensible(req).after(Duration::from_millis(20 + (n as u64 * 37) % 120))
     })
     .await;
-    let common = env(&[
+    let common = env_of(&[
         ("BATON_LLM_BASE_URL", llm.base_url()),
         ("BATON_DRAFT_CANDIDATES", "1".into()),
         ("BATON_DB_ACQUIRE_TIMEOUT_SECS", "2".into()),
@@ -592,10 +581,10 @@ async fn a_randomized_history_with_kills_and_database_restarts_keeps_every_guara
     // Server 0 runs workflows too; server 1 only answers; the worker only
     // runs.
     let mut servers = vec![
-        ServerProcess::start(&url, &refs(&with_workers("2"))).await,
-        ServerProcess::start(&url, &refs(&with_workers("0"))).await,
+        ServerProcess::start(&url, &as_refs(&with_workers("2"))).await,
+        ServerProcess::start(&url, &as_refs(&with_workers("0"))).await,
     ];
-    let mut worker = WorkerProcess::start(&url, &refs(&with_workers("2"))).await;
+    let mut worker = WorkerProcess::start(&url, &as_refs(&with_workers("2"))).await;
     let conn = baton::db::connect(&url).await.unwrap();
     let http = reqwest::Client::new();
     let api = servers[0].url("/graphql");
