@@ -33,22 +33,24 @@ pub struct Overrides {
 
 /// Connects, migrates and builds the shared state (no HTTP).
 pub async fn build_state(config: Config, overrides: Overrides) -> anyhow::Result<AppState> {
-    let db = crate::db::connect_with(&config.database_url, &config.db_pool).await?;
+    // The tail of a v7 id is random: enough to tell processes apart.
+    let random = uuid::Uuid::now_v7().simple().to_string();
+    let origin = format!("{}-{}", std::process::id(), &random[24..]);
+    let metrics = Arc::new(crate::metrics::Metrics::new(origin.clone()));
+    let mut db = crate::db::connect_with(&config.database_url, &config.db_pool).await?;
+    let counter = metrics.clone();
+    db.set_metric_callback(move |_| counter.statement());
     crate::db::migrate(&db).await?;
     let llm = match overrides.llm {
         Some(llm) => llm,
         None => model_from_config(&config)?,
     };
-    // The tail of a v7 id is random: enough to tell processes apart.
-    let random = uuid::Uuid::now_v7().simple().to_string();
-    let origin = format!("{}-{}", std::process::id(), &random[24..]);
     let registry = overrides.registry.unwrap_or_else(crate::workflows::builtin);
     let catalog = registry.catalog(Defaults {
         timeout: config.engine.workflow_timeout,
         max_attempts: config.engine.max_attempts,
         retry_base: config.engine.retry_base,
     });
-    let metrics = Arc::new(crate::metrics::Metrics::new(origin.clone()));
     let limiter = Arc::new(crate::ratelimit::RateLimiter::new(&config.limits));
     Ok(AppState {
         db,

@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement};
@@ -60,6 +61,9 @@ pub struct Metrics {
     /// listener re-publishes other processes' events here too).
     origin: String,
     families: Mutex<BTreeMap<&'static str, Family>>,
+    /// SQL statements this process sent (an atomic: it is bumped on every
+    /// statement, far more often than anything else here).
+    statements: AtomicU64,
 }
 
 impl Metrics {
@@ -67,7 +71,18 @@ impl Metrics {
         Metrics {
             origin: origin.into(),
             families: Mutex::new(BTreeMap::new()),
+            statements: AtomicU64::new(0),
         }
+    }
+
+    /// One SQL statement sent (the database connection's metric callback).
+    pub fn statement(&self) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// SQL statements sent so far.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     fn with_family(
@@ -278,6 +293,14 @@ impl Metrics {
             }
         }
         drop(families);
+        let name = "baton_db_statements_total";
+        header(
+            &mut out,
+            name,
+            "SQL statements this process sent (BEGIN and COMMIT not counted)",
+            Kind::Counter,
+        );
+        let _ = writeln!(out, "{name} {}", self.statements());
         let mut last = "";
         for g in gauges {
             if g.name != last {

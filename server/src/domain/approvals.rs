@@ -970,6 +970,70 @@ pub async fn for_workflow(
         .await?)
 }
 
+/// The approvals of `ids` that exist, in no particular order.
+pub async fn get_many(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> AppResult<Vec<approval::Model>> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(super::BATCH_CHUNK) {
+        rows.extend(
+            approval::Entity::find()
+                .filter(approval::Column::Id.is_in(chunk.iter().copied()))
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The approvals asked for by the workflows of `workflow_ids` (at most one
+/// each).
+pub async fn for_workflows(
+    conn: &impl ConnectionTrait,
+    workflow_ids: &[Uuid],
+) -> AppResult<Vec<approval::Model>> {
+    let mut rows = Vec::with_capacity(workflow_ids.len());
+    for chunk in workflow_ids.chunks(super::BATCH_CHUNK) {
+        rows.extend(
+            approval::Entity::find()
+                .filter(approval::Column::WorkflowId.is_in(chunk.iter().copied()))
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Every vote on the approvals of `approval_ids`, oldest first (as
+/// [`votes`] for each).
+pub async fn votes_for(
+    conn: &impl ConnectionTrait,
+    approval_ids: &[Uuid],
+) -> AppResult<Vec<vote::Model>> {
+    let mut rows = Vec::new();
+    for chunk in approval_ids.chunks(super::BATCH_CHUNK) {
+        rows.extend(
+            vote::Entity::find()
+                .filter(vote::Column::ApprovalId.is_in(chunk.iter().copied()))
+                .order_by_asc(vote::Column::CreatedAt)
+                .order_by_asc(vote::Column::Id)
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Approving votes on the approval's current version, from all its votes:
+/// what [`approvals_count`] counts, for callers that already hold them.
+pub fn approving(a: &approval::Model, votes: &[vote::Model]) -> usize {
+    votes
+        .iter()
+        .filter(|v| v.decision == VoteDecision::Approve && v.artifact_version == a.artifact_version)
+        .count()
+}
+
 /// Which approvals a listing returns.
 #[derive(Debug, Clone, Default)]
 pub struct ApprovalFilter {

@@ -111,6 +111,41 @@ pub async fn get(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<arti
     Ok(artifact::Entity::find_by_id(id).one(conn).await?)
 }
 
+/// The artifacts of `ids` that exist, in no particular order.
+pub async fn get_many(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> AppResult<Vec<artifact::Model>> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(super::BATCH_CHUNK) {
+        rows.extend(
+            artifact::Entity::find()
+                .filter(artifact::Column::Id.is_in(chunk.iter().copied()))
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The artifacts of each workflow in `workflow_ids`, oldest first.
+pub async fn for_workflows(
+    conn: &impl ConnectionTrait,
+    workflow_ids: &[Uuid],
+) -> AppResult<Vec<artifact::Model>> {
+    let mut rows = Vec::new();
+    for chunk in workflow_ids.chunks(super::BATCH_CHUNK) {
+        rows.extend(
+            artifact::Entity::find()
+                .filter(artifact::Column::WorkflowId.is_in(chunk.iter().copied()))
+                .order_by_asc(artifact::Column::CreatedAt)
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
 pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<artifact::Model> {
     get(conn, id)
         .await?

@@ -33,6 +33,11 @@ use chrono::{DateTime, Utc};
 
 pub use principal::Principal;
 
+/// Ids per `IN (…)` in the batch reads (`get_many`, `for_workflows`, …):
+/// well under SQLite's bound-parameter limit, and a plan PostgreSQL keeps
+/// on its index.
+pub const BATCH_CHUNK: usize = 500;
+
 /// Who writes, when, and from which process: stamped on every row and event
 /// a write produces.
 #[derive(Debug, Clone)]

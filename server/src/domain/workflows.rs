@@ -196,6 +196,24 @@ pub async fn get(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<work
     Ok(workflow::Entity::find_by_id(id).one(conn).await?)
 }
 
+/// The workflows of `ids` that exist, in no particular order: one query
+/// for a page's worth of relations (the GraphQL loaders batch with it).
+pub async fn get_many(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> AppResult<Vec<workflow::Model>> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(super::BATCH_CHUNK) {
+        rows.extend(
+            workflow::Entity::find()
+                .filter(workflow::Column::Id.is_in(chunk.iter().copied()))
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
 pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<workflow::Model> {
     get(conn, id)
         .await?
@@ -253,6 +271,27 @@ pub async fn chain(conn: &impl ConnectionTrait, chain_id: Uuid) -> AppResult<Vec
         .limit(1000)
         .all(conn)
         .await?)
+}
+
+/// The workflows of each chain in `chain_ids`, each chain in order (as
+/// [`chain`], at most 1,000 per chain).
+pub async fn chains(
+    conn: &impl ConnectionTrait,
+    chain_ids: &[Uuid],
+) -> AppResult<Vec<workflow::Model>> {
+    let mut rows = Vec::new();
+    for chunk in chain_ids.chunks(super::BATCH_CHUNK) {
+        rows.extend(
+            workflow::Entity::find()
+                .filter(workflow::Column::ChainId.is_in(chunk.iter().copied()))
+                .order_by_asc(workflow::Column::CreatedAt)
+                .order_by_asc(workflow::Column::Id)
+                .limit(1000 * chunk.len() as u64)
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(rows)
 }
 
 /// Starts `parent`'s child runs of type `spec`, one per input, each once:

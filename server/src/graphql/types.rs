@@ -8,11 +8,12 @@ use entity::workflow::WorkflowStatus as DbWorkflowStatus;
 use entity::{approval, artifact, deployment, event, llm_call, workflow};
 use serde_json::Value;
 
+use super::loaders::load;
 use super::review::{ApprovalPolicy, Eligibility, Vote};
 use super::state;
 use crate::domain::page::Page;
 use crate::domain::policies::Policy;
-use crate::domain::{approvals, artifacts, events, llm_calls, workflows};
+use crate::domain::{approvals, artifacts, events, llm_calls};
 
 /// Where a workflow is in its life.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -165,27 +166,25 @@ impl Workflow {
         let Some(id) = self.0.triggered_by_approval_id else {
             return Ok(None);
         };
-        Ok(approvals::get(&state(ctx).db, id).await?.map(Approval))
+        Ok(load::approval(ctx, id).await?.map(Approval))
     }
     /// The approval this workflow asked for when it finished, if any.
     async fn approval(&self, ctx: &Context<'_>) -> Result<Option<Approval>> {
-        Ok(approvals::for_workflow(&state(ctx).db, self.0.id)
+        Ok(load::approval_of_workflow(ctx, self.0.id)
             .await?
             .map(Approval))
     }
     /// Artifacts it stored, oldest first.
     #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn artifacts(&self, ctx: &Context<'_>) -> Result<Vec<Artifact>> {
-        let rows = artifacts::for_workflow(&state(ctx).db, self.0.id)
-            .await
-            .map_err(crate::error::AppError::from)?;
+        let rows = load::artifacts_of_workflow(ctx, self.0.id).await?;
         Ok(rows.into_iter().map(Artifact).collect())
     }
     /// Every workflow of its chain in order: the lineage from the first
     /// workflow through each decision.
     #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn chain(&self, ctx: &Context<'_>) -> Result<Vec<Workflow>> {
-        Ok(workflows::chain(&state(ctx).db, self.0.chain_id)
+        Ok(load::chain(ctx, self.0.chain_id)
             .await?
             .into_iter()
             .map(Workflow)
@@ -236,12 +235,12 @@ impl Approval {
         let Some(id) = self.0.artifact_id else {
             return Ok(None);
         };
-        Ok(artifacts::get(&state(ctx).db, id).await?.map(Artifact))
+        Ok(load::artifact(ctx, id).await?.map(Artifact))
     }
     /// The workflow that asked for this approval.
     async fn workflow(&self, ctx: &Context<'_>) -> Result<Workflow> {
         Ok(Workflow(
-            workflows::find(&state(ctx).db, self.0.workflow_id).await?,
+            load::existing_workflow(ctx, self.0.workflow_id).await?,
         ))
     }
     /// The experiment under review, for `experiment_results` approvals.
@@ -274,7 +273,7 @@ impl Approval {
         let Some(id) = self.0.next_workflow_id else {
             return Ok(None);
         };
-        Ok(workflows::get(&state(ctx).db, id).await?.map(Workflow))
+        Ok(load::workflow(ctx, id).await?.map(Workflow))
     }
     /// Who decided.
     async fn decided_by(&self) -> Option<&str> {
@@ -304,7 +303,7 @@ impl Approval {
         let Some(id) = self.0.artifact_id else {
             return Ok(None);
         };
-        Ok(artifacts::get(&state(ctx).db, id)
+        Ok(load::artifact(ctx, id)
             .await?
             .map(|a| artifacts::sha256_of(&a)))
     }
@@ -315,7 +314,7 @@ impl Approval {
         let source = match Policy::source_type(self.0.policy.as_ref()) {
             Some(t) => t,
             None => {
-                workflows::find(&state(ctx).db, self.0.workflow_id)
+                load::existing_workflow(ctx, self.0.workflow_id)
                     .await?
                     .workflow_type
             }
@@ -328,7 +327,7 @@ impl Approval {
     /// Every vote so far, oldest first.
     #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn votes(&self, ctx: &Context<'_>) -> Result<Vec<Vote>> {
-        Ok(approvals::votes(&state(ctx).db, self.0.id)
+        Ok(load::votes(ctx, self.0.id)
             .await?
             .into_iter()
             .map(|model| Vote {
@@ -339,7 +338,8 @@ impl Approval {
     }
     /// Approving votes on the current version (the 1 of "1 of 2").
     async fn approvals_count(&self, ctx: &Context<'_>) -> Result<i32> {
-        Ok(approvals::approvals_count(&state(ctx).db, &self.0).await? as i32)
+        let votes = load::votes(ctx, self.0.id).await?;
+        Ok(approvals::approving(&self.0, &votes) as i32)
     }
     /// How many distinct approvals decide it (the 2 of "1 of 2").
     async fn required_approvals(&self) -> i32 {
@@ -364,7 +364,7 @@ impl Approval {
         {
             Some(why)
         } else {
-            let votes = approvals::votes(&state(ctx).db, self.0.id).await?;
+            let votes = load::votes(ctx, self.0.id).await?;
             votes
                 .iter()
                 .find(|v| v.reviewer == p.id && v.artifact_version == self.0.artifact_version)
@@ -407,11 +407,11 @@ impl Artifact {
         let Some(id) = self.0.parent_id else {
             return Ok(None);
         };
-        Ok(artifacts::get(&state(ctx).db, id).await?.map(Artifact))
+        Ok(load::artifact(ctx, id).await?.map(Artifact))
     }
     async fn workflow(&self, ctx: &Context<'_>) -> Result<Workflow> {
         Ok(Workflow(
-            workflows::find(&state(ctx).db, self.0.workflow_id).await?,
+            load::existing_workflow(ctx, self.0.workflow_id).await?,
         ))
     }
     async fn created_at(&self) -> DateTime<Utc> {
@@ -458,7 +458,7 @@ impl Deployment {
         let Some(id) = self.0.approval_id else {
             return Ok(None);
         };
-        Ok(approvals::get(&state(ctx).db, id).await?.map(Approval))
+        Ok(load::approval(ctx, id).await?.map(Approval))
     }
     /// The experiment (its `run_experiment` workflow) that chose the config.
     async fn experiment_id(&self) -> Option<ID> {

@@ -36,6 +36,7 @@ use super::HttpState;
 use super::operation::{code_uncoded, failed_before_execution, parse_params};
 use crate::domain::principal::Principal;
 use crate::error::{AppError, ErrorCode};
+use crate::state::AppState;
 
 /// The media type of GraphQL responses (the spec's own).
 pub const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -333,14 +334,21 @@ pub async fn post_handler(State(s): State<HttpState>, req: Request) -> Response 
             let mut answers = Vec::with_capacity(requests.len());
             for r in requests {
                 answers.push(code_uncoded(
-                    s.schema.execute(r.data(principal.clone())).await,
+                    s.schema
+                        .execute(with_request_data(&s.app, r, principal.clone()))
+                        .await,
                 ));
             }
             let bodies: Vec<AnswerBody<'_>> = answers.iter().map(AnswerBody::of).collect();
             respond(media, StatusCode::OK, &bodies)
         }
         other => match parse_params(other) {
-            Ok(r) => execution_response(media, s.schema.execute(r.data(principal)).await),
+            Ok(r) => execution_response(
+                media,
+                s.schema
+                    .execute(with_request_data(&s.app, r, principal))
+                    .await,
+            ),
             Err(m) => bad(&m),
         },
     }
@@ -407,7 +415,25 @@ pub async fn get_handler(State(s): State<HttpState>, req: Request) -> Response {
         Ok(p) => p,
         Err(e) => return refuse(media, e),
     };
-    execution_response(media, s.schema.execute(gql.data(principal)).await)
+    execution_response(
+        media,
+        s.schema
+            .execute(with_request_data(&s.app, gql, principal))
+            .await,
+    )
+}
+
+/// What one operation's resolvers read from their context besides the
+/// shared state: the caller, and a fresh set of loaders (their cache is
+/// this operation's, see `graphql::loaders`).
+fn with_request_data(
+    app: &AppState,
+    request: async_graphql::Request,
+    principal: Principal,
+) -> async_graphql::Request {
+    request
+        .data(principal)
+        .data(crate::graphql::loaders::Loaders::new(app.db.clone()))
 }
 
 /// The parameters of a GET: `query`, `operationName`, and `variables` and
