@@ -31,6 +31,11 @@ pub struct Overrides {
     pub registry: Option<Registry>,
 }
 
+/// How long a verified bearer token is trusted without a read. Revocations
+/// empty the cache at once; this only bounds an entry's life should a
+/// notification be lost without the listener noticing.
+const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Connects, migrates and builds the shared state (no HTTP).
 pub async fn build_state(config: Config, overrides: Overrides) -> anyhow::Result<AppState> {
     // The tail of a v7 id is random: enough to tell processes apart.
@@ -52,7 +57,14 @@ pub async fn build_state(config: Config, overrides: Overrides) -> anyhow::Result
         retry_base: config.engine.retry_base,
     });
     let limiter = Arc::new(crate::ratelimit::RateLimiter::new(&config.limits));
+    // See `TokenCache` for why only PostgreSQL.
+    let token_ttl = if crate::db::is_postgres(&db) {
+        TOKEN_CACHE_TTL
+    } else {
+        std::time::Duration::ZERO
+    };
     Ok(AppState {
+        tokens: Arc::new(crate::domain::credentials::TokenCache::new(token_ttl)),
         db,
         registry: Arc::new(registry),
         catalog: Arc::new(catalog),
@@ -89,9 +101,18 @@ pub fn model_from_config(config: &Config) -> anyhow::Result<Arc<dyn ChatModel>> 
 
 /// Starts what every Baton process runs besides HTTP: the notification
 /// dispatcher, the workers (unless there are none) and, on PostgreSQL, the
-/// LISTEN loop.
+/// LISTEN loop and what empties the token cache.
 pub fn spawn_background(state: &AppState, shutdown: &CancellationToken) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
+    if !state.tokens.ttl().is_zero() {
+        // Subscribed here, before the first request can fill the cache.
+        let notices = state.hub.subscribe();
+        tasks.push(tokio::spawn(empty_token_cache(
+            notices,
+            state.tokens.clone(),
+            shutdown.clone(),
+        )));
+    }
     if state.is_postgres() {
         let pool = state.db.get_postgres_connection_pool().clone();
         tasks.push(tokio::spawn(listener::run(
@@ -111,6 +132,30 @@ pub fn spawn_background(state: &AppState, shutdown: &CancellationToken) -> Vec<J
         ));
     }
     tasks
+}
+
+/// Empties the token cache whenever a credential may have stopped holding:
+/// a revocation in any process, or notifications that may have been lost
+/// (the listener reconnected, or this receiver lagged).
+async fn empty_token_cache(
+    mut notices: tokio::sync::broadcast::Receiver<crate::engine::signals::Notice>,
+    tokens: Arc<crate::domain::credentials::TokenCache>,
+    shutdown: CancellationToken,
+) {
+    use crate::engine::signals::Notice;
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let notice = tokio::select! {
+            n = notices.recv() => n,
+            _ = shutdown.cancelled() => return,
+        };
+        match notice {
+            Ok(Notice::Event(s))
+                if !crate::domain::credentials::REVOKING.contains(&s.kind.as_str()) => {}
+            Err(RecvError::Closed) => return,
+            Ok(_) | Err(RecvError::Lagged(_)) => tokens.clear(),
+        }
+    }
 }
 
 /// A server bound to its address, ready to run.

@@ -32,6 +32,8 @@ pub struct AppState {
     /// process, so a reviewer's GraphQL votes and decision-link votes
     /// spend the same bucket.
     pub limiter: Arc<crate::ratelimit::RateLimiter>,
+    /// Bearer tokens recently verified (see `TokenCache`).
+    pub tokens: Arc<crate::domain::credentials::TokenCache>,
 }
 
 impl AppState {

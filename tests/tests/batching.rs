@@ -214,3 +214,40 @@ both_backends! {
         assert!(text.contains("\"workflow\":{\"artifacts\":"), "{text}");
     }
 }
+
+both_backends! {
+    async fn a_token_verified_once_costs_no_reads_for_a_while_on_postgres(backend: Backend) {
+        let app = TestApp::spawn_with(
+            backend,
+            |c| {
+                c.engine.workers = 0;
+                c.engine.poll_interval = HOUR;
+                c.delivery.poll_interval = HOUR;
+            },
+            Overrides::default(),
+        )
+        .await;
+        let query = "{ pendingApprovals(first: 1) { edges { node { id } } } }";
+        statements(&app, query, json!({})).await;
+        quiet(&app).await;
+        let (n, _) = statements(&app, query, json!({})).await;
+        match backend {
+            // The page alone: the token's two reads come from the cache.
+            Backend::Postgres => assert_eq!(n, 1, "{n} statements"),
+            // No cache on SQLite (see `TokenCache`): the token and its user.
+            Backend::Sqlite => assert_eq!(n, 3, "{n} statements"),
+        }
+        // Revoking empties it: the next request reads, and is refused.
+        let id = app.gql_ok("{ apiTokens { id } }", json!({})).await["apiTokens"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, other) = app.user_with_token("ops", "ADMIN").await;
+        let revoked = app
+            .gql_as(Some(&other), "mutation($id: ID!) { revokeToken(id: $id) { active } }", json!({ "id": id }))
+            .await;
+        assert_eq!(revoked["data"]["revokeToken"]["active"], false, "{revoked}");
+        let refused = app.gql(query, json!({})).await;
+        assert_eq!(baton_e2e::gql_error_code(&refused), "UNAUTHENTICATED", "{refused}");
+    }
+}

@@ -511,6 +511,10 @@ async fn revoking_in_one_process_closes_subscriptions_in_another() {
         .as_str()
         .unwrap()
         .to_string();
+    // A verifies the token once over HTTP, so it holds it in its token
+    // cache: the revocation below must empty A's cache too.
+    let before = post_graphql_as(&http, &a.url("/graphql"), Some(&secret), VIEWER, json!({})).await;
+    assert_eq!(before["data"]["viewer"]["tokenName"], "dash", "{before}");
     let mut sub = Subscription::open(
         &format!("ws://{}/graphql", a.address),
         Some(&secret),

@@ -442,6 +442,16 @@ pub async fn authenticate_token(
     secret: &str,
     now: DateTime<Utc>,
 ) -> AppResult<Principal> {
+    Ok(verify_token(db, secret, now).await?.0)
+}
+
+/// [`authenticate_token`], also returning when the token expires (for the
+/// cache of `credentials::TokenCache`).
+pub async fn verify_token(
+    db: &DatabaseConnection,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> AppResult<(Principal, Option<DateTime<Utc>>)> {
     let refused = || {
         AppError::Unauthenticated(
             "the token is not valid (unknown, revoked, expired, or its user is disabled)".into(),
@@ -470,7 +480,7 @@ pub async fn authenticate_token(
             .exec(db)
             .await?;
     }
-    Ok(principal)
+    Ok((principal, token.expires_at))
 }
 
 /// The principal of a live token; `None` when it authenticates nobody.

@@ -265,6 +265,8 @@ impl CoreMutations {
         let id = parse_id("id", &id)?;
         let (user, signal) =
             identity::disable_user(&state.db, &state.stamp(&principal), id).await?;
+        // At once here; other processes empty theirs on the event.
+        state.tokens.clear();
         state.hub.publish([signal]);
         Ok(User(user))
     }
@@ -326,6 +328,8 @@ impl CoreMutations {
         let id = parse_id("id", &id)?;
         let (token, signal) =
             identity::revoke_token(&state.db, &state.stamp(&principal), id).await?;
+        // At once here; other processes empty theirs on the event.
+        state.tokens.clear();
         state.hub.publish([signal]);
         Ok(ApiToken(token))
     }

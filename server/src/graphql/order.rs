@@ -29,9 +29,7 @@ pub fn reorder(doc: &ExecutableDocument, operation: Option<&str>, data: &mut Val
         // Several operations and no name: execution refused it already.
         (DocumentOperations::Multiple(_), None) => return,
     };
-    if false {
-        order_value(doc, &[&op.node.selection_set.node], data);
-    }
+    order_value(doc, &[&op.node.selection_set.node], data);
 }
 
 fn order_value(doc: &ExecutableDocument, sets: &[&SelectionSet], value: &mut Value) {

@@ -50,7 +50,7 @@ pub async fn principal(
                     "the Authorization header must be `Bearer <token>`".into(),
                 )
             })?;
-        return identity::authenticate_token(&app.db, token, now).await;
+        return app.tokens.authenticate(&app.db, token, now).await;
     }
     if let Some(proxy) = &app.config.auth.proxy
         && let Some(value) = headers.get(proxy.header.as_str())

@@ -39,7 +39,7 @@ use tokio::sync::mpsc;
 use super::HttpState;
 use super::operation::{code_uncoded, failed_before_execution, parse_params};
 use crate::domain::principal::{Permission, Principal};
-use crate::domain::{credentials, identity, sessions};
+use crate::domain::{credentials, identity};
 use crate::engine::signals::Notice;
 use crate::error::AppError;
 use crate::graphql::BatonSchema;
@@ -338,7 +338,7 @@ async fn until_revoked(app: &AppState, authed: &Mutex<Option<Principal>>) {
     loop {
         tokio::select! {
             n = notices.recv(), if hub_open => match n {
-                Ok(Notice::Event(s)) if !REVOKING.contains(&s.kind.as_str()) => continue,
+                Ok(Notice::Event(s)) if !credentials::REVOKING.contains(&s.kind.as_str()) => continue,
                 Err(RecvError::Closed) => { hub_open = false; continue; }
                 _ => {}
             },
@@ -356,10 +356,3 @@ async fn until_revoked(app: &AppState, authed: &Mutex<Option<Principal>>) {
         }
     }
 }
-
-/// Events after which open connections re-check their credentials.
-const REVOKING: &[&str] = &[
-    identity::kind::TOKEN_REVOKED,
-    identity::kind::USER_DISABLED,
-    sessions::SESSION_ENDED,
-];
