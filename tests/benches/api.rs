@@ -68,6 +68,14 @@ const SEED_ACTOR: &str = "bench-seed";
 
 const INBOX_QUERY: &str =
     "{ pendingApprovals(first: 50) { edges { node { id artifactType artifactData createdAt } } } }";
+/// The review app's queue page (`web/src/graphql`'s `PendingApprovals` with
+/// its `QueueApproval` fragment): every item's votes, eligibility and
+/// workflow, which the server reads through its loaders.
+const INBOX_APP_QUERY: &str = "{ pendingApprovals(first: 50) { edges { cursor node {
+    id status artifactType artifactData score createdAt artifactVersion approvalsCount requiredApprovals
+    viewerCanDecide { allowed reason }
+    votes { id reviewer { name } decision artifactVersion }
+    workflow { id type typeVersion } } } pageInfo { hasNextPage endCursor } } }";
 const LOOKUP_QUERY: &str = "query($id: ID!) { approval(id: $id) { id status artifactType artifactData createdAt workflow { id } } }";
 const DEEP_QUERY: &str = "query($after: String) { pendingApprovals(first: 50, after: $after) { edges { node { id artifactType artifactData createdAt } } } }";
 const RUN_MUTATION: &str = "mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { workflow { id status } approval { id artifactVersion } } }";
@@ -92,6 +100,7 @@ impl Backend {
 
 const SCENARIOS: &[&str] = &[
     "inbox",
+    "inbox_app",
     "lookup",
     "decide",
     "enqueue",
@@ -215,7 +224,9 @@ fn parse_args() -> anyhow::Result<Args> {
 /// only under `--quick`, seeded through the API.
 fn applies(scenario: &str, backend: Backend, quick: bool) -> bool {
     match scenario {
-        "inbox" | "lookup" | "decide" | "subscriptions" => backend == Backend::Postgres || quick,
+        "inbox" | "inbox_app" | "lookup" | "decide" | "subscriptions" => {
+            backend == Backend::Postgres || quick
+        }
         "bigqueue" => backend == Backend::Postgres && !quick,
         "footprint" => backend == Backend::Sqlite,
         _ => true,
@@ -845,6 +856,42 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
+/// The server's `baton_db_statements_total`.
+async fn statements_sent(api: &Api, server: &ServerProcess) -> anyhow::Result<f64> {
+    let text = api
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .context("GET /metrics")?
+        .text()
+        .await?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("baton_db_statements_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .context("no baton_db_statements_total in /metrics")
+}
+
+/// SQL statements one answer to `query` costs, from the server's own
+/// counter over 20 sequential requests (the server runs no workers). A
+/// scrape reads gauges from the database too: one scrape's share is
+/// measured first and taken off.
+async fn statements_per_request(
+    api: &Api,
+    server: &ServerProcess,
+    query: &str,
+    variables: Value,
+) -> anyhow::Result<f64> {
+    const N: usize = 20;
+    let a = statements_sent(api, server).await?;
+    let b = statements_sent(api, server).await?;
+    for _ in 0..N {
+        api.gql(query, variables.clone()).await?;
+    }
+    let c = statements_sent(api, server).await?;
+    Ok(((c - b) - (b - a)) / N as f64)
+}
+
 fn count_of(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len()).filter(|w| *w == needle).count()
 }
@@ -1320,6 +1367,7 @@ async fn seeded_group_on(
             n == 50,
         );
         let size = data.to_string().len();
+        let per_req = statements_per_request(&api, &server, INBOX_QUERY, json!({})).await?;
         let inbox = body(INBOX_QUERY, json!({}));
         let next: Arc<dyn Fn() -> Option<String> + Send + Sync> =
             Arc::new(move || Some(inbox.clone()));
@@ -1341,6 +1389,8 @@ async fn seeded_group_on(
         .await;
         row.target = ">= 2x PostGraphile req/s, p99 no higher";
         row.extra.push(("answer_bytes".into(), size.to_string()));
+        row.extra
+            .push(("statements_per_req".into(), fmt_num(per_req)));
         compare(
             &mut row,
             peers,
@@ -1351,6 +1401,41 @@ async fn seeded_group_on(
             row.extra.push(("peer_p99_ms".into(), fmt_num(p)));
             row.extra.push(("p99_ratio".into(), fmt_num(b99 / p)));
         }
+        report.rows.push(row);
+    }
+
+    if which.contains(&"inbox_app") {
+        let data = api.gql(INBOX_APP_QUERY, json!({})).await?;
+        let n = data["pendingApprovals"]["edges"]
+            .as_array()
+            .map_or(0, Vec::len);
+        report.check(
+            format!("inbox_app/{b}: the review app's queue page returned {n} of 50"),
+            n == 50,
+        );
+        let per_req = statements_per_request(&api, &server, INBOX_APP_QUERY, json!({})).await?;
+        let page = body(INBOX_APP_QUERY, json!({}));
+        let next: Arc<dyn Fn() -> Option<String> + Send + Sync> =
+            Arc::new(move || Some(page.clone()));
+        fn fifty_eligibilities(b: &[u8]) -> bool {
+            count_of(b, b"\"viewerCanDecide\"") == 50
+        }
+        let mut row = measured_load(
+            report,
+            args,
+            "inbox_app",
+            backend,
+            &api.url,
+            &api.token,
+            pid,
+            next,
+            fifty_eligibilities,
+            &mut |_| {},
+        )
+        .await;
+        row.target = "(no peer: the review app's own page, with votes, eligibility and workflow)";
+        row.extra
+            .push(("statements_per_req".into(), fmt_num(per_req)));
         report.rows.push(row);
     }
 
@@ -1375,6 +1460,8 @@ async fn seeded_group_on(
             format!("lookup/{b}: approval(id:) returns that approval"),
             one["approval"]["id"] == json!(ids[0]),
         );
+        let per_req =
+            statements_per_request(&api, &server, LOOKUP_QUERY, json!({ "id": ids[0] })).await?;
         let bodies: Arc<Vec<String>> = Arc::new(
             ids.iter()
                 .map(|id| body(LOOKUP_QUERY, json!({ "id": id })))
@@ -1400,6 +1487,8 @@ async fn seeded_group_on(
         .await;
         row.target = ">= 1.5x PostGraphile req/s";
         compare(&mut row, peers, "pg_lookup_rps", "postgraphile_byid_c16");
+        row.extra
+            .push(("statements_per_req".into(), fmt_num(per_req)));
         report.rows.push(row);
     }
 
@@ -2306,7 +2395,7 @@ async fn main() -> anyhow::Result<()> {
     let mut report = Report::default();
     for &backend in &args.backends {
         let on = |s: &str| args.scenarios.iter().any(|x| x == s) && applies(s, backend, args.quick);
-        let group: Vec<&str> = ["inbox", "lookup", "decide"]
+        let group: Vec<&str> = ["inbox", "inbox_app", "lookup", "decide"]
             .into_iter()
             .filter(|s| on(s))
             .collect();

@@ -321,7 +321,8 @@ impl CoreMutations {
     }
 
     /// Revokes a token (ADMIN): refused from the next request on, in every
-    /// process, and its open subscriptions are closed.
+    /// process (another process hears of it by NOTIFY, within
+    /// milliseconds), and its open subscriptions are closed.
     async fn revoke_token(&self, ctx: &Context<'_>, id: ID) -> Result<ApiToken> {
         let principal = require(ctx, Permission::Admin)?;
         let state = state(ctx);
