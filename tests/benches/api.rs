@@ -2011,8 +2011,14 @@ fn spawn_clients(
             for line in std::io::BufReader::new(stdout).lines() {
                 match line {
                     Ok(l) => {
-                        if let Some(parsed) = parse_client_line(&l) {
+                        let parsed = parse_client_line(&l);
+                        let end = matches!(parsed, Some(ClientLine::End));
+                        if let Some(parsed) = parsed {
                             let _ = tx.send(parsed);
+                        }
+                        // After END its output ends normally: not a failure.
+                        if end {
+                            return;
                         }
                     }
                     Err(e) => {
