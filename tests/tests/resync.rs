@@ -146,7 +146,7 @@ async fn complete_elsewhere(other: &baton::state::AppState) -> String {
     .pop()
     .unwrap();
     assert_eq!(
-        Worker::run_one(&other, claim).await,
+        Worker::run_one(other, claim).await,
         ExecutionOutcome::Completed
     );
     submitted.workflow.id.to_string()
