@@ -106,7 +106,7 @@ pub fn spawn_background(state: &AppState, shutdown: &CancellationToken) -> Vec<J
     let mut tasks = Vec::new();
     if !state.tokens.ttl().is_zero() {
         // Subscribed here, before the first request can fill the cache.
-        let notices = state.hub.subscribe();
+        let notices = state.hub.subscribe_revocations();
         tasks.push(tokio::spawn(empty_token_cache(
             notices,
             state.tokens.clone(),

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! scripts/bench [--compare] [--quick] [--scenario NAME[,NAME…]] [--backend postgres|sqlite|both]
-//!               [--subscribers M] [--burst B] [--big-queue]
+//!               [--subscribers M] [--burst B] [--client-procs P] [--big-queue]
 //! cargo bench -p baton-e2e --bench api -- [same flags] [--dur S] [--reps R] [--peers FILE]
 //! ```
 //!
@@ -49,7 +49,7 @@ use uuid::Uuid;
 
 const USAGE: &str =
     "usage: api [--quick] [--scenario NAME[,NAME...]] [--backend postgres|sqlite|both] \
-[--dur SECS] [--reps N] [--conns N] [--subscribers M] [--burst B] [--big-queue] [--peers FILE]
+[--dur SECS] [--reps N] [--conns N] [--subscribers M] [--burst B] [--client-procs P] [--big-queue] [--peers FILE]
 scenarios: inbox lookup decide enqueue drain cycle subscriptions bigqueue footprint";
 const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 const GENERATE_DRAFT: &str = "generate_draft";
@@ -120,6 +120,9 @@ struct Args {
     conns: usize,
     subscribers: usize,
     burst: usize,
+    /// Client processes the subscribers are spread over (`--client-procs`;
+    /// default one per 2,500 subscribers).
+    client_procs: usize,
     peers: Option<PathBuf>,
     /// Sizes, scaled down by `--quick`.
     cycle_n: usize,
@@ -137,6 +140,7 @@ fn parse_args() -> anyhow::Result<Args> {
     let mut conns = 16;
     let mut subscribers: Option<usize> = None;
     let mut burst: Option<usize> = None;
+    let mut client_procs: Option<usize> = None;
     let mut big_queue = false;
     let mut peers = None;
     let mut it = std::env::args().skip(1);
@@ -181,6 +185,13 @@ fn parse_args() -> anyhow::Result<Args> {
                 )
             }
             "--burst" => burst = Some(val(&mut it)?.parse().context("--burst takes a number")?),
+            "--client-procs" => {
+                client_procs = Some(
+                    val(&mut it)?
+                        .parse()
+                        .context("--client-procs takes a number")?,
+                )
+            }
             "--peers" => peers = Some(PathBuf::from(val(&mut it)?)),
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -207,6 +218,9 @@ fn parse_args() -> anyhow::Result<Args> {
         conns: if quick { conns.min(4) } else { conns },
         subscribers: subscribers.unwrap_or(if quick { 20 } else { 2_000 }),
         burst: burst.unwrap_or(if quick { 10 } else { 200 }),
+        client_procs: client_procs
+            .unwrap_or_else(|| subscribers.unwrap_or(2_000).div_ceil(SUBSCRIBERS_PER_PROC))
+            .max(1),
         peers,
         cycle_n: if quick { 12 } else { 1_000 },
         drain_n: if quick { 40 } else { 20_000 },
@@ -2001,25 +2015,135 @@ async fn cycle(
 // ---------------------------------------------------------------------------
 // subscriptions
 
-async fn subscriptions(report: &mut Report, args: &Args, db: &BenchDb) -> anyhow::Result<()> {
-    let b = db.backend.name();
-    let (m, burst) = (args.subscribers, args.burst);
-    let conn = db.connect_after_migrate().await?;
-    let (server, api) = serve(db, None).await;
-    let pid = server
-        .pid()
-        .ok_or_else(|| anyhow!("the server has no pid"))?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_before = rss_kib(pid).unwrap_or(0.0);
-    // Open M subscribers, 100 at a time (each: connect, init, subscribe).
-    let t = Instant::now();
-    let mut subs = Vec::with_capacity(m);
-    while subs.len() < m {
-        let k = 100.min(m - subs.len());
+/// The subscribers one client process opens by default (`--client-procs`).
+const SUBSCRIBERS_PER_PROC: usize = 2_500;
+
+/// The first argument that makes this program a subscriber client (see
+/// [`subscriber_child`]).
+const CHILD_FLAG: &str = "--subscriber-child";
+
+/// Latency buckets of the children's histograms: 0.1 ms.
+const LAT_BUCKETS_PER_MS: f64 = 10.0;
+
+/// One client process's share of the subscribers: this program run again
+/// with [`CHILD_FLAG`]. The issue's target is 10,000 subscribers from
+/// several client processes; one process would also need 10,000
+/// descriptors and would parse 10 M messages on one runtime.
+struct Client {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+}
+
+/// What a child reported, as it arrives on its stdout (one thread each).
+enum ClientLine {
+    Ready,
+    /// One subscriber: how many completions it got and their wrapping id sum.
+    Sub(usize, u128),
+    /// `count` deliveries in latency bucket `bucket` (0.1 ms).
+    Lat(u64, u64),
+    End,
+    Gone(String),
+}
+
+fn parse_client_line(line: &str) -> Option<ClientLine> {
+    let mut f = line.split_whitespace();
+    match f.next()? {
+        "READY" => Some(ClientLine::Ready),
+        "SUB" => Some(ClientLine::Sub(
+            f.next()?.parse().ok()?,
+            u128::from_str_radix(f.next()?, 16).ok()?,
+        )),
+        "LAT" => Some(ClientLine::Lat(
+            f.next()?.parse().ok()?,
+            f.next()?.parse().ok()?,
+        )),
+        "END" => Some(ClientLine::End),
+        _ => None,
+    }
+}
+
+/// Starts `procs` client processes holding `m` subscribers between them;
+/// their lines arrive on the returned channel.
+fn spawn_clients(
+    api: &Api,
+    m: usize,
+    procs: usize,
+    burst: usize,
+) -> anyhow::Result<(
+    Vec<Client>,
+    tokio::sync::mpsc::UnboundedReceiver<ClientLine>,
+)> {
+    use std::io::BufRead;
+    let exe = std::env::current_exe().context("this program's path")?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut clients = Vec::with_capacity(procs);
+    for i in 0..procs {
+        let share = m / procs + usize::from(i < m % procs);
+        let mut child = std::process::Command::new(&exe)
+            .args([
+                CHILD_FLAG,
+                &api.ws,
+                &api.token,
+                &share.to_string(),
+                &burst.to_string(),
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("start a subscriber client process")?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow!("no child stdout"))?;
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                match line {
+                    Ok(l) => {
+                        let parsed = parse_client_line(&l);
+                        let end = matches!(parsed, Some(ClientLine::End));
+                        if let Some(parsed) = parsed {
+                            let _ = tx.send(parsed);
+                        }
+                        // After END its output ends normally: not a failure.
+                        if end {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(ClientLine::Gone(e.to_string()));
+                        return;
+                    }
+                }
+            }
+            let _ = tx.send(ClientLine::Gone("its output ended".into()));
+        });
+        let stdin = child.stdin.take();
+        clients.push(Client { child, stdin });
+    }
+    Ok((clients, rx))
+}
+
+/// A subscriber client process: `CHILD_FLAG ws-url token count burst`.
+/// Opens `count` subscribers (100 at a time), prints `READY`, then counts
+/// what each receives until it has `burst` completions or a `STOP` line
+/// (or the end of stdin) comes; prints `SUB n sum` per subscriber, `LAT
+/// bucket count` per latency bucket and `END`. Latency = arrival here −
+/// the server's `completedAt` (one machine, one clock).
+async fn subscriber_child(argv: Vec<String>) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let [ws, token, count, burst] = argv.as_slice() else {
+        bail!("{CHILD_FLAG} ws-url token count burst");
+    };
+    let count: usize = count.parse().context("count")?;
+    let burst: usize = burst.parse().context("burst")?;
+    let mut subs = Vec::with_capacity(count);
+    while subs.len() < count {
+        let k = 100.min(count - subs.len());
         let opened = futures_util::future::join_all((0..k).map(|_| {
             Subscription::open(
-                &api.ws,
-                Some(&api.token),
+                ws,
+                Some(token),
                 "subscription { workflowCompleted(type: \"generate_draft\") { id completedAt } }",
                 json!({}),
             )
@@ -2027,25 +2151,28 @@ async fn subscriptions(report: &mut Report, args: &Args, db: &BenchDb) -> anyhow
         .await;
         subs.extend(opened);
     }
-    // A subscription is registered once the server has read `subscribe`;
-    // let it settle before measuring memory and sending the burst.
-    tokio::time::sleep(Duration::from_secs(if args.quick { 1 } else { 3 })).await;
-    let rss_idle = rss_kib(pid).unwrap_or(0.0);
-    eprintln!(
-        "  [subscriptions/{b}] {m} subscribers open in {:.1}s; server RSS {:.1} MiB before, {:.1} MiB with them idle",
-        t.elapsed().as_secs_f64(),
-        rss_before / 1024.0,
-        rss_idle / 1024.0
-    );
     let stop = CancellationToken::new();
-    let mut tasks = Vec::with_capacity(m);
+    {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                match line {
+                    Ok(l) if l.trim() == "STOP" => break,
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            stop.cancel();
+        });
+    }
+    let mut tasks = Vec::with_capacity(count);
     for mut s in subs {
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
             // Count, a wrapping sum of the ids (with the count, it tells
             // "every completion once" from "some twice, some never") and
             // each delivery's latency from the server's completedAt.
-            let (mut n, mut sum, mut lat) = (0usize, 0u128, Vec::with_capacity(burst));
+            let (mut n, mut sum, mut lat) = (0usize, 0u128, HashMap::<u64, u64>::new());
             while n < burst {
                 tokio::select! {
                     _ = stop.cancelled() => break,
@@ -2058,7 +2185,8 @@ async fn subscriptions(report: &mut Report, args: &Args, db: &BenchDb) -> anyhow
                         }
                         if let Some(at) = w["completedAt"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()) {
                             let at: SystemTime = at.with_timezone(&Utc).into();
-                            lat.push(now.duration_since(at).map_or(0.0, |d| d.as_secs_f64() * 1000.0) as f32);
+                            let ms = now.duration_since(at).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+                            *lat.entry((ms * LAT_BUCKETS_PER_MS) as u64).or_default() += 1;
                         }
                         n += 1;
                     }
@@ -2067,6 +2195,81 @@ async fn subscriptions(report: &mut Report, args: &Args, db: &BenchDb) -> anyhow
             (n, sum, lat)
         }));
     }
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "READY")?;
+        out.flush()?;
+    }
+    let mut all = HashMap::<u64, u64>::new();
+    let mut lines = String::new();
+    for t in tasks {
+        let (n, sum, lat) = t.await?;
+        lines.push_str(&format!("SUB {n} {sum:x}\n"));
+        for (b, c) in lat {
+            *all.entry(b).or_default() += c;
+        }
+    }
+    for (b, c) in all {
+        lines.push_str(&format!("LAT {b} {c}\n"));
+    }
+    lines.push_str("END\n");
+    let mut out = std::io::stdout().lock();
+    out.write_all(lines.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The `p`th percentile (ms) of a histogram of 0.1 ms buckets.
+fn hist_pct(hist: &std::collections::BTreeMap<u64, u64>, p: f64) -> f64 {
+    let total: u64 = hist.values().sum();
+    if total == 0 {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
+    let mut seen = 0;
+    for (b, c) in hist {
+        seen += c;
+        if seen >= rank {
+            return *b as f64 / LAT_BUCKETS_PER_MS;
+        }
+    }
+    f64::NAN
+}
+
+async fn subscriptions(report: &mut Report, args: &Args, db: &BenchDb) -> anyhow::Result<()> {
+    let b = db.backend.name();
+    let (m, burst) = (args.subscribers, args.burst);
+    let procs = args.client_procs.min(m.max(1));
+    let conn = db.connect_after_migrate().await?;
+    let (server, api) = serve(db, None).await;
+    let pid = server
+        .pid()
+        .ok_or_else(|| anyhow!("the server has no pid"))?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_before = rss_kib(pid).unwrap_or(0.0);
+    // Open M subscribers from `procs` client processes, each 100 at a
+    // time (each: connect, init, subscribe).
+    let t = Instant::now();
+    let (mut clients, mut lines) = spawn_clients(&api, m, procs, burst)?;
+    let mut ready = 0;
+    while ready < procs {
+        match lines.recv().await {
+            Some(ClientLine::Ready) => ready += 1,
+            Some(ClientLine::Gone(why)) => bail!("a subscriber client process failed: {why}"),
+            Some(_) => {}
+            None => bail!("the subscriber client processes went away"),
+        }
+    }
+    // A subscription is registered once the server has read `subscribe`;
+    // let it settle before measuring memory and sending the burst.
+    tokio::time::sleep(Duration::from_secs(if args.quick { 1 } else { 3 })).await;
+    let rss_idle = rss_kib(pid).unwrap_or(0.0);
+    eprintln!(
+        "  [subscriptions/{b}] {m} subscribers open from {procs} client process(es) in {:.1}s; server RSS {:.1} MiB before, {:.1} MiB with them idle",
+        t.elapsed().as_secs_f64(),
+        rss_before / 1024.0,
+        rss_idle / 1024.0
+    );
     let profile = Profile::start(&format!("subscriptions-{b}"));
     let before = cpu_now(Some(pid));
     let t_burst = Instant::now();
@@ -2083,60 +2286,79 @@ async fn subscriptions(report: &mut Report, args: &Args, db: &BenchDb) -> anyhow
     )
     .await?;
     let completed_s = t_burst.elapsed().as_secs_f64();
-    // Every delivery is due by now; give the stragglers a bounded grace
-    // (the server reads the workflow once per subscriber and event, so it
-    // grows with M × B).
+    let rss_peak = rss_kib(pid).unwrap_or(0.0);
+    // Every delivery is due by now; give the stragglers a bounded grace,
+    // then tell the clients to stop and report what they have.
     let grace = Duration::from_secs(if args.quick {
         20
     } else {
-        120.max((m * burst / 1000) as u64)
+        120.max((m * burst / 20_000) as u64)
     });
-    let stopper = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(grace).await;
-            stop.cancel();
-        })
-    };
-    let rss_peak = rss_kib(pid).unwrap_or(0.0);
-    let mut all_lat = Vec::with_capacity(m * burst);
-    let (mut complete, mut exact) = (0, 0);
-    for t in tasks {
-        let (n, sum, lat) = t.await?;
-        if n == burst {
-            complete += 1;
-            if sum == want_sum {
-                exact += 1;
+    let deadline = tokio::time::Instant::now() + grace;
+    let mut hist = std::collections::BTreeMap::<u64, u64>::new();
+    let (mut complete, mut exact, mut ended, mut reported) = (0, 0, 0, 0);
+    let mut stopped = false;
+    while ended < procs {
+        let line = tokio::select! {
+            l = lines.recv() => l,
+            _ = tokio::time::sleep_until(deadline), if !stopped => {
+                stopped = true;
+                for c in &mut clients {
+                    if let Some(mut stdin) = c.stdin.take() {
+                        use std::io::Write;
+                        let _ = stdin.write_all(b"STOP\n");
+                    }
+                }
+                continue;
             }
+        };
+        match line {
+            Some(ClientLine::Sub(n, sum)) => {
+                reported += 1;
+                if n == burst {
+                    complete += 1;
+                    if sum == want_sum {
+                        exact += 1;
+                    }
+                }
+            }
+            Some(ClientLine::Lat(bucket, count)) => *hist.entry(bucket).or_default() += count,
+            Some(ClientLine::End) => ended += 1,
+            Some(ClientLine::Ready) => {}
+            Some(ClientLine::Gone(why)) => bail!("a subscriber client process failed: {why}"),
+            None => bail!("the subscriber client processes went away"),
         }
-        all_lat.extend(lat.into_iter().map(f64::from));
     }
-    stopper.abort();
     let delivered_s = t_burst.elapsed().as_secs_f64();
     let cpu = cpu_now(Some(pid)) - before;
     drop(profile);
+    for mut c in clients {
+        drop(c.stdin.take());
+        let _ = c.child.wait();
+    }
     let rss_after = rss_kib(pid).unwrap_or(0.0);
     report.check(
-        format!("subscriptions/{b}: {complete} of {m} subscribers got all {burst} completions, {exact} exactly those"),
+        format!("subscriptions/{b}: {complete} of {m} subscribers ({reported} reported) got all {burst} completions, {exact} exactly those"),
         complete == m && exact == m,
     );
     server.terminate().await;
     conn.close().await.ok();
-    let lat = sorted(all_lat);
     let deliveries = (m * burst) as f64;
+    let p99 = hist_pct(&hist, 99.0);
     report.rows.push(Row {
         scenario: "subscriptions".into(),
         backend: b,
-        value: pct(&lat, 99.0),
+        value: p99,
         unit: "ms p99 delivery",
-        p50_ms: Some(pct(&lat, 50.0)),
-        p99_ms: Some(pct(&lat, 99.0)),
+        p50_ms: Some(hist_pct(&hist, 50.0)),
+        p99_ms: Some(p99),
         server_cpu_ms: Some(cpu.server * 1000.0 / deliveries),
         pg_cpu_ms: (db.backend == Backend::Postgres).then_some(cpu.postgres * 1000.0 / deliveries),
         target: "delivery p99 < 1 s (10k subscribers, burst 1,000); < 50 KiB RSS per idle subscriber",
         extra: vec![
             ("subscribers".into(), m.to_string()),
             ("burst".into(), burst.to_string()),
+            ("client_procs".into(), procs.to_string()),
             (
                 "rss_kib_per_idle_subscriber".into(),
                 fmt_num((rss_idle - rss_before) / m as f64),
@@ -2369,6 +2591,10 @@ impl Drop for Profile {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
+    let mut argv = std::env::args().skip(1);
+    if argv.next().as_deref() == Some(CHILD_FLAG) {
+        return subscriber_child(argv.collect()).await;
+    }
     let args = parse_args()?;
     let started = Instant::now();
     let peers = Peers::load(&args.peers);

@@ -2,6 +2,7 @@
 //! context, calls one domain function, and maps the result into an object
 //! type that wraps the entity (so a new column never leaks by accident).
 
+pub mod deliveries;
 pub mod error;
 pub mod experiment;
 pub mod identity;
@@ -53,6 +54,10 @@ pub fn schema(state: Option<AppState>) -> BatonSchema {
     if let Some(state) = state {
         builder = builder
             .extension(observe::Observe::new(Some(state.metrics.clone())))
+            .data(Arc::new(deliveries::Deliveries::new(
+                state.db.clone(),
+                Some(state.metrics.clone()),
+            )))
             .data(state);
     }
     builder.finish()

@@ -6,13 +6,20 @@
 //! [`events::FeedCursor`], which also finds events committed out of id
 //! order, so a subscriber is re-synced rather than left silently behind,
 //! and gets each event once.
+//!
+//! The workflow or approval an event is delivered with is loaded once per
+//! event for all of this process's subscribers ([`Deliveries`]): it is the
+//! row as it was when the first subscriber handled the event, which every
+//! other subscriber shares.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use async_graphql::{Context, ID, Result, Subscription};
 use futures_util::{Stream, StreamExt, stream};
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use super::deliveries::Deliveries;
 use super::error::parse_id;
 use super::types::{
     Approval, ApprovalEvent, ApprovalEventKind, Workflow, WorkflowEvent, WorkflowEventKind,
@@ -20,7 +27,6 @@ use super::types::{
 use super::{require, state};
 use crate::domain::events::{self, Signal, kind};
 use crate::domain::principal::Permission;
-use crate::domain::{approvals, workflows};
 use crate::engine::signals::Notice;
 use crate::state::AppState;
 
@@ -77,19 +83,24 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = ApprovalEvent> + use<>> {
         require(ctx, Permission::Read)?;
         let state = state(ctx).clone();
-        let signals = signal_stream(state.clone(), APPROVAL_KINDS).await?;
+        let deliveries = deliveries(ctx)?;
+        let signals = signal_stream(state, APPROVAL_KINDS).await?;
         Ok(signals.filter_map(move |s| {
-            let state = state.clone();
+            let deliveries = deliveries.clone();
             async move {
                 let kind = match s.kind.as_str() {
                     kind::APPROVAL_CREATED => ApprovalEventKind::Created,
                     kind::APPROVAL_DECIDED => ApprovalEventKind::Decided,
                     _ => ApprovalEventKind::Expired,
                 };
-                let a = approvals::get(&state.db, s.approval_id?).await.ok()??;
+                let a = deliveries
+                    .approval(s.event_id, s.approval_id?)
+                    .await
+                    .inspect_err(|e| tracing::warn!(error = ?e, "loading an approval event failed"))
+                    .ok()??;
                 Some(ApprovalEvent {
                     kind,
-                    approval: Approval(a),
+                    approval: Approval(Arc::unwrap_or_clone(a)),
                 })
             }
         }))
@@ -97,7 +108,7 @@ impl SubscriptionRoot {
 }
 
 /// Workflow events of `kinds`, filtered by type and chain, each with the
-/// workflow as it is when delivered.
+/// workflow as this process first loaded it for that event.
 async fn workflow_stream(
     ctx: &Context<'_>,
     kinds: &'static [&'static str],
@@ -105,48 +116,60 @@ async fn workflow_stream(
     chain_id: Option<ID>,
 ) -> Result<impl Stream<Item = WorkflowEvent> + use<>> {
     let state = state(ctx).clone();
+    let deliveries = deliveries(ctx)?;
     let chain_id = chain_id.map(|c| parse_id("chainId", &c)).transpose()?;
-    let signals = signal_stream(state.clone(), kinds).await?;
+    let signals = signal_stream(state, kinds).await?;
     Ok(signals.filter_map(move |s| {
-        let state = state.clone();
         let wanted = workflow_type
             .as_ref()
             .is_none_or(|t| s.workflow_type.as_ref() == Some(t))
             && chain_id.is_none_or(|c| s.chain_id == Some(c));
+        // Every subscriber sees every event: the ones it filters out cost
+        // no more than this test.
+        let deliveries = wanted.then(|| deliveries.clone());
         async move {
-            if !wanted {
-                return None;
-            }
+            let deliveries = deliveries?;
             let kind = WorkflowEventKind::from_kind(&s.kind)?;
-            let w = workflows::get(&state.db, s.workflow_id?).await.ok()??;
+            let w = deliveries
+                .workflow(s.event_id, s.workflow_id?)
+                .await
+                .inspect_err(|e| tracing::warn!(error = ?e, "loading a workflow event failed"))
+                .ok()??;
             Some(WorkflowEvent {
                 kind,
-                workflow: Workflow(w),
+                // The object type owns its model: each subscriber clones the
+                // shared row (memory, not a query).
+                workflow: Workflow(Arc::unwrap_or_clone(w)),
             })
         }
     }))
 }
 
+/// The process's shared loads, put into the schema data by `schema()`.
+fn deliveries(ctx: &Context<'_>) -> Result<Arc<Deliveries>> {
+    Ok(ctx.data::<Arc<Deliveries>>()?.clone())
+}
+
 /// Per-subscriber state: where we are in the events feed and what is
 /// queued for delivery.
 struct Cursor {
-    state: AppState,
+    db: sea_orm::DatabaseConnection,
     rx: broadcast::Receiver<Notice>,
     feed: events::FeedCursor,
-    queue: VecDeque<Signal>,
+    queue: VecDeque<Arc<Signal>>,
 }
 
 /// Committed events of `kinds` from now on, each once.
 async fn signal_stream(
     state: AppState,
     kinds: &'static [&'static str],
-) -> Result<impl Stream<Item = Signal>> {
+) -> Result<impl Stream<Item = Arc<Signal>>> {
     let rx = state.hub.subscribe();
     let feed = events::FeedCursor::start(&state.db, kinds)
         .await
         .map_err(crate::error::AppError::from)?;
     let cursor = Cursor {
-        state,
+        db: state.db,
         rx,
         feed,
         queue: VecDeque::new(),
@@ -174,8 +197,8 @@ async fn signal_stream(
 
 impl Cursor {
     async fn catch_up(&mut self) {
-        match self.feed.read(&self.state.db).await {
-            Ok(missed) => self.queue.extend(missed),
+        match self.feed.read(&self.db).await {
+            Ok(missed) => self.queue.extend(missed.into_iter().map(Arc::new)),
             // The cursor did not move: the next resync reads the same events.
             Err(e) => tracing::warn!(error = %e, "subscription catch-up failed"),
         }

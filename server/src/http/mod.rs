@@ -33,12 +33,18 @@ use crate::state::AppState;
 pub struct HttpState {
     pub app: AppState,
     pub schema: BatonSchema,
+    /// The WebSockets' periodic credential re-checks, shared per credential.
+    pub rechecks: std::sync::Arc<ws::Rechecks>,
 }
 
 pub fn router(app: AppState) -> Router {
     let schema = crate::graphql::schema(Some(app.clone()));
     let timed = app.clone();
-    let state = HttpState { app, schema };
+    let state = HttpState {
+        app,
+        schema,
+        rechecks: Default::default(),
+    };
     // CORS only for the configured origins (`--cors-origins`); none by
     // default. They call with a bearer token and never get the session
     // cookie (no `allow_credentials`, and it is SameSite=Strict), so a page

@@ -19,8 +19,9 @@
 //!   to a client's `ping`.
 //! - While open, the credential is re-checked whenever a token is revoked,
 //!   a user disabled or a session ended (in any process: the events travel
-//!   by NOTIFY), and every 15 seconds (expiry); once it no longer holds,
-//!   the socket closes with 4403.
+//!   by NOTIFY), and every 15 seconds (expiry; connections on one
+//!   credential share a periodic check up to 5 seconds old, see
+//!   [`Rechecks`]); once it no longer holds, the socket closes with 4403.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -63,6 +64,25 @@ pub mod close {
 /// (expiry; a missed notification).
 const RECHECK_EVERY: Duration = Duration::from_secs(15);
 
+/// What a connection reads into at a time. tungstenite's default (128
+/// KiB) is allocated per connection and zero-filled on every read attempt
+/// (every wake of the connection task), and was most of an idle
+/// subscriber's memory. Client messages are small (`connection_init`,
+/// `subscribe`, `pong`); a bigger one grows the buffer for that message,
+/// still bounded by `max_message_size`.
+const READ_BUFFER: usize = 4 * 1024;
+
+/// Outgoing frames buffered before they are written. The connection
+/// flushes after each batch of messages that were ready together (see
+/// [`COALESCE`]), so this only bounds how much one batch gathers before a
+/// write; it is kept small because the buffer keeps its size afterwards.
+const WRITE_BUFFER: usize = 8 * 1024;
+
+/// Messages already queued for a connection that are written with one
+/// flush (during a burst a subscriber's results pile up while it waits for
+/// the CPU; one write for several saves a system call each).
+const COALESCE: usize = 32;
+
 /// Answers a WebSocket upgrade on `/graphql`.
 pub async fn upgrade(s: HttpState, parts: Parts, upgrade: WebSocketUpgrade) -> Response {
     let config = &s.app.config;
@@ -89,13 +109,18 @@ pub async fn upgrade(s: HttpState, parts: Parts, upgrade: WebSocketUpgrade) -> R
     let connection = Connection {
         schema: s.schema.clone(),
         app: s.app.clone(),
+        rechecks: s.rechecks.clone(),
         from_upgrade,
         init_timeout: config.http.ws_init_timeout,
         keepalive: config.http.ws_keepalive,
     };
     upgrade
         .protocols([PROTOCOL])
+        // The incoming limit is the HTTP body limit: a `subscribe` is no
+        // bigger than a POSTed document.
         .max_message_size(config.http.max_body_bytes)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| async move {
             if offered {
                 connection.serve(socket).await;
@@ -131,6 +156,7 @@ enum Out {
 struct Connection {
     schema: BatonSchema,
     app: AppState,
+    rechecks: Arc<Rechecks>,
     from_upgrade: Result<Principal, AppError>,
     init_timeout: Duration,
     keepalive: Duration,
@@ -154,7 +180,7 @@ impl Connection {
         let mut keepalive =
             tokio::time::interval_at(tokio::time::Instant::now() + self.keepalive, self.keepalive);
         keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let revoked = until_revoked(&self.app, &authed);
+        let revoked = until_revoked(&self.app, &self.rechecks, &authed);
         tokio::pin!(revoked);
 
         let closing: Option<Close> = loop {
@@ -166,20 +192,7 @@ impl Connection {
                     break Some((close::FORBIDDEN, "Forbidden: the credential was revoked".into()));
                 }
                 _ = keepalive.tick(), if principal.is_some() => Some(text(json!({ "type": "ping" }))),
-                Some(out) = rx.recv() => match out {
-                    Out::Next(id, g, res) if ops.get(&id).is_some_and(|(og, _)| *og == g) => {
-                        Some(text(json!({ "id": id, "type": "next", "payload": res })))
-                    }
-                    Out::Error(id, g, res) if ops.get(&id).is_some_and(|(og, _)| *og == g) => {
-                        ops.remove(&id);
-                        Some(text(json!({ "id": id, "type": "error", "payload": res.errors })))
-                    }
-                    Out::Done(id, g) if ops.get(&id).is_some_and(|(og, _)| *og == g) => {
-                        ops.remove(&id);
-                        Some(text(json!({ "id": id, "type": "complete" })))
-                    }
-                    _ => None,
-                },
+                Some(out) = rx.recv() => render(out, &mut ops),
                 msg = stream.next() => {
                     let text_in = match msg {
                         None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
@@ -248,9 +261,23 @@ impl Connection {
                     }
                 }
             };
-            if let Some(m) = outgoing
-                && sink.send(m).await.is_err()
+            let Some(m) = outgoing else { continue };
+            if sink.feed(m).await.is_err() {
+                break None;
+            }
+            // What the operations queued meanwhile goes out with it.
+            let mut more = 0;
+            while more < COALESCE
+                && let Ok(out) = rx.try_recv()
             {
+                more += 1;
+                if let Some(m) = render(out, &mut ops)
+                    && sink.feed(m).await.is_err()
+                {
+                    break;
+                }
+            }
+            if sink.flush().await.is_err() {
                 break None;
             }
         };
@@ -264,6 +291,47 @@ impl Connection {
             let _ = sink.send(close_frame(code, &reason)).await;
         }
         let _ = sink.close().await;
+    }
+}
+
+/// The message for an operation's result; `None` for the late result of
+/// an operation that has finished or was stopped (or whose id was reused).
+fn render(out: Out, ops: &mut HashMap<String, (u64, tokio::task::AbortHandle)>) -> Option<Message> {
+    let current = |ops: &HashMap<String, (u64, _)>, id: &str, g: u64| {
+        ops.get(id).is_some_and(|(og, _)| *og == g)
+    };
+    match out {
+        Out::Next(id, g, res) if current(ops, &id, g) => Some(payload(&id, "next", &*res)),
+        Out::Error(id, g, res) if current(ops, &id, g) => {
+            ops.remove(&id);
+            Some(payload(&id, "error", &res.errors))
+        }
+        Out::Done(id, g) if current(ops, &id, g) => {
+            ops.remove(&id);
+            Some(text(json!({ "id": id, "type": "complete" })))
+        }
+        _ => None,
+    }
+}
+
+/// `{"id", "type", "payload"}` serialised straight to text: a result is
+/// written for every subscriber of every event, and going through a
+/// `serde_json::Value` first built the whole tree once more.
+fn payload(id: &str, kind: &str, payload: &impl serde::Serialize) -> Message {
+    #[derive(serde::Serialize)]
+    struct Envelope<'a, P> {
+        id: &'a str,
+        #[serde(rename = "type")]
+        kind: &'a str,
+        payload: &'a P,
+    }
+    match serde_json::to_string(&Envelope { id, kind, payload }) {
+        Ok(t) => Message::Text(t.into()),
+        // A response is plain JSON data; this cannot happen, but if it
+        // did, the client learns of it as an operation error.
+        Err(e) => {
+            text(json!({ "id": id, "type": "error", "payload": [{ "message": e.to_string() }] }))
+        }
     }
 }
 
@@ -329,26 +397,89 @@ async fn connection_principal(
     Ok(principal)
 }
 
+/// The periodic credential re-checks of this process's connections,
+/// shared by the connections of one credential. With 10,000 connections on
+/// one token, each re-reading it every [`RECHECK_EVERY`] was some 700
+/// queries a second with nothing happening. A periodic check reuses a
+/// result at most [`SHARED_FOR`] old (so a credential that expires is seen
+/// within `RECHECK_EVERY + SHARED_FOR`); a check after a revoking event or
+/// a resync always reads afresh, since it must see what just changed.
+#[derive(Default)]
+pub struct Rechecks {
+    recent: Mutex<Recent>,
+}
+
+#[derive(Default)]
+struct Recent {
+    by_credential: HashMap<String, (tokio::time::Instant, Arc<tokio::sync::OnceCell<bool>>)>,
+    /// When entries older than [`SHARED_FOR`] were last dropped.
+    pruned: Option<tokio::time::Instant>,
+}
+
+/// How old a shared periodic re-check may be.
+const SHARED_FOR: Duration = Duration::from_secs(5);
+
+impl Rechecks {
+    /// Whether `principal`'s credential still holds; `fresh` reads it
+    /// again whatever was checked recently.
+    async fn holds(
+        &self,
+        app: &AppState,
+        principal: &Principal,
+        fresh: bool,
+    ) -> crate::error::AppResult<bool> {
+        let key = format!("{}\u{0}{:?}", principal.id, principal.credential);
+        let now = tokio::time::Instant::now();
+        let cell = {
+            let mut r = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            if r.pruned
+                .is_none_or(|at| now.duration_since(at) >= SHARED_FOR)
+            {
+                r.by_credential
+                    .retain(|_, (at, _)| now.duration_since(*at) < SHARED_FOR);
+                r.pruned = Some(now);
+            }
+            match r.by_credential.get(&key) {
+                Some((at, cell)) if !fresh && now.duration_since(*at) < SHARED_FOR => cell.clone(),
+                _ => {
+                    let cell = Arc::new(tokio::sync::OnceCell::new());
+                    r.by_credential.insert(key, (now, cell.clone()));
+                    cell
+                }
+            }
+        };
+        // A failed check is not shared: the next one reads again.
+        cell.get_or_try_init(|| async {
+            Ok(credentials::recheck(&app.db, principal, app.clock.now())
+                .await?
+                .is_some())
+        })
+        .await
+        .copied()
+    }
+}
+
 /// Resolves when the connection's credential no longer holds.
-async fn until_revoked(app: &AppState, authed: &Mutex<Option<Principal>>) {
-    let mut notices = app.hub.subscribe();
+async fn until_revoked(app: &AppState, rechecks: &Rechecks, authed: &Mutex<Option<Principal>>) {
+    // Only the revoking events (and resyncs) wake this, not every event.
+    let mut notices = app.hub.subscribe_revocations();
     let mut hub_open = true;
     let mut tick = tokio::time::interval(RECHECK_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
+        let fresh = tokio::select! {
             n = notices.recv(), if hub_open => match n {
                 Ok(Notice::Event(s)) if !credentials::REVOKING.contains(&s.kind.as_str()) => continue,
                 Err(RecvError::Closed) => { hub_open = false; continue; }
-                _ => {}
+                _ => true,
             },
-            _ = tick.tick() => {}
-        }
+            _ = tick.tick() => false,
+        };
         let current = authed.lock().ok().and_then(|a| a.clone());
         let Some(principal) = current else { continue };
-        match credentials::recheck(&app.db, &principal, app.clock.now()).await {
-            Ok(Some(_)) => {}
-            Ok(None) => {
+        match rechecks.holds(app, &principal, fresh).await {
+            Ok(true) => {}
+            Ok(false) => {
                 tracing::info!(principal = %principal.id, "closing a subscription connection: its credential was revoked");
                 return;
             }
