@@ -975,16 +975,10 @@ pub async fn get_many(
     conn: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> AppResult<Vec<approval::Model>> {
-    let mut rows = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(super::BATCH_CHUNK) {
-        rows.extend(
-            approval::Entity::find()
-                .filter(approval::Column::Id.is_in(chunk.iter().copied()))
-                .all(conn)
-                .await?,
-        );
-    }
-    Ok(rows)
+    Ok(super::in_chunks(conn, ids, |chunk| {
+        approval::Entity::find().filter(approval::Column::Id.is_in(chunk.iter().copied()))
+    })
+    .await?)
 }
 
 /// The approvals asked for by the workflows of `workflow_ids` (at most one
@@ -993,16 +987,10 @@ pub async fn for_workflows(
     conn: &impl ConnectionTrait,
     workflow_ids: &[Uuid],
 ) -> AppResult<Vec<approval::Model>> {
-    let mut rows = Vec::with_capacity(workflow_ids.len());
-    for chunk in workflow_ids.chunks(super::BATCH_CHUNK) {
-        rows.extend(
-            approval::Entity::find()
-                .filter(approval::Column::WorkflowId.is_in(chunk.iter().copied()))
-                .all(conn)
-                .await?,
-        );
-    }
-    Ok(rows)
+    Ok(super::in_chunks(conn, workflow_ids, |chunk| {
+        approval::Entity::find().filter(approval::Column::WorkflowId.is_in(chunk.iter().copied()))
+    })
+    .await?)
 }
 
 /// Every vote on the approvals of `approval_ids`, oldest first (as
@@ -1011,18 +999,13 @@ pub async fn votes_for(
     conn: &impl ConnectionTrait,
     approval_ids: &[Uuid],
 ) -> AppResult<Vec<vote::Model>> {
-    let mut rows = Vec::new();
-    for chunk in approval_ids.chunks(super::BATCH_CHUNK) {
-        rows.extend(
-            vote::Entity::find()
-                .filter(vote::Column::ApprovalId.is_in(chunk.iter().copied()))
-                .order_by_asc(vote::Column::CreatedAt)
-                .order_by_asc(vote::Column::Id)
-                .all(conn)
-                .await?,
-        );
-    }
-    Ok(rows)
+    Ok(super::in_chunks(conn, approval_ids, |chunk| {
+        vote::Entity::find()
+            .filter(vote::Column::ApprovalId.is_in(chunk.iter().copied()))
+            .order_by_asc(vote::Column::CreatedAt)
+            .order_by_asc(vote::Column::Id)
+    })
+    .await?)
 }
 
 /// Approving votes on the approval's current version, from all its votes:

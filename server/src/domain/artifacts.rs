@@ -116,16 +116,10 @@ pub async fn get_many(
     conn: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> AppResult<Vec<artifact::Model>> {
-    let mut rows = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(super::BATCH_CHUNK) {
-        rows.extend(
-            artifact::Entity::find()
-                .filter(artifact::Column::Id.is_in(chunk.iter().copied()))
-                .all(conn)
-                .await?,
-        );
-    }
-    Ok(rows)
+    Ok(super::in_chunks(conn, ids, |chunk| {
+        artifact::Entity::find().filter(artifact::Column::Id.is_in(chunk.iter().copied()))
+    })
+    .await?)
 }
 
 /// The artifacts of each workflow in `workflow_ids`, oldest first.
@@ -133,17 +127,12 @@ pub async fn for_workflows(
     conn: &impl ConnectionTrait,
     workflow_ids: &[Uuid],
 ) -> AppResult<Vec<artifact::Model>> {
-    let mut rows = Vec::new();
-    for chunk in workflow_ids.chunks(super::BATCH_CHUNK) {
-        rows.extend(
-            artifact::Entity::find()
-                .filter(artifact::Column::WorkflowId.is_in(chunk.iter().copied()))
-                .order_by_asc(artifact::Column::CreatedAt)
-                .all(conn)
-                .await?,
-        );
-    }
-    Ok(rows)
+    Ok(super::in_chunks(conn, workflow_ids, |chunk| {
+        artifact::Entity::find()
+            .filter(artifact::Column::WorkflowId.is_in(chunk.iter().copied()))
+            .order_by_asc(artifact::Column::CreatedAt)
+    })
+    .await?)
 }
 
 pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<artifact::Model> {

@@ -38,6 +38,20 @@ pub use principal::Principal;
 /// on its index.
 pub const BATCH_CHUNK: usize = 500;
 
+/// The rows of `query(chunk)` for every [`BATCH_CHUNK`] of `ids`, in chunk
+/// order: what every batch read above is made of.
+async fn in_chunks<E: sea_orm::EntityTrait>(
+    conn: &impl sea_orm::ConnectionTrait,
+    ids: &[uuid::Uuid],
+    query: impl Fn(&[uuid::Uuid]) -> sea_orm::Select<E>,
+) -> Result<Vec<E::Model>, sea_orm::DbErr> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(BATCH_CHUNK) {
+        rows.extend(query(chunk).all(conn).await?);
+    }
+    Ok(rows)
+}
+
 /// Who writes, when, and from which process: stamped on every row and event
 /// a write produces.
 #[derive(Debug, Clone)]

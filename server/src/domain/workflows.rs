@@ -202,16 +202,10 @@ pub async fn get_many(
     conn: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> AppResult<Vec<workflow::Model>> {
-    let mut rows = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(super::BATCH_CHUNK) {
-        rows.extend(
-            workflow::Entity::find()
-                .filter(workflow::Column::Id.is_in(chunk.iter().copied()))
-                .all(conn)
-                .await?,
-        );
-    }
-    Ok(rows)
+    Ok(super::in_chunks(conn, ids, |chunk| {
+        workflow::Entity::find().filter(workflow::Column::Id.is_in(chunk.iter().copied()))
+    })
+    .await?)
 }
 
 pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<workflow::Model> {
@@ -279,19 +273,14 @@ pub async fn chains(
     conn: &impl ConnectionTrait,
     chain_ids: &[Uuid],
 ) -> AppResult<Vec<workflow::Model>> {
-    let mut rows = Vec::new();
-    for chunk in chain_ids.chunks(super::BATCH_CHUNK) {
-        rows.extend(
-            workflow::Entity::find()
-                .filter(workflow::Column::ChainId.is_in(chunk.iter().copied()))
-                .order_by_asc(workflow::Column::CreatedAt)
-                .order_by_asc(workflow::Column::Id)
-                .limit(1000 * chunk.len() as u64)
-                .all(conn)
-                .await?,
-        );
-    }
-    Ok(rows)
+    Ok(super::in_chunks(conn, chain_ids, |chunk| {
+        workflow::Entity::find()
+            .filter(workflow::Column::ChainId.is_in(chunk.iter().copied()))
+            .order_by_asc(workflow::Column::CreatedAt)
+            .order_by_asc(workflow::Column::Id)
+            .limit(1000 * chunk.len() as u64)
+    })
+    .await?)
 }
 
 /// Starts `parent`'s child runs of type `spec`, one per input, each once:
