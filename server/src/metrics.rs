@@ -177,6 +177,24 @@ impl Metrics {
         );
     }
 
+    /// The workers' completer stored a batch of `runs` finished runs in
+    /// one transaction (the mean batch is items ÷ batches).
+    pub fn completion_batch(&self, runs: usize) {
+        self.add(
+            "baton_completion_batches_total",
+            "Transactions this process's workers stored finished runs in.",
+            Vec::new(),
+            1.0,
+        );
+        self.add(
+            "baton_completion_batch_items_total",
+            "Finished runs stored by those transactions (their mean batch size is this \
+             divided by baton_completion_batches_total).",
+            Vec::new(),
+            runs as f64,
+        );
+    }
+
     /// A model call of this process (recorded in `llm_calls` too).
     pub fn llm_call(
         &self,

@@ -76,7 +76,8 @@ pub const MAX_FEEDBACK: usize = 20_000;
 
 /// Writes the approval a finishing workflow asked for (inside the finishing
 /// transaction) with the policy now in force, and its `approval.created`
-/// event.
+/// event. The caller notifies the returned signal ([`events::notify`]) with
+/// the rest of its transaction's.
 pub async fn insert(
     conn: &impl ConnectionTrait,
     stamp: &Stamp,
@@ -161,7 +162,7 @@ pub async fn insert(
     }
     .insert(conn)
     .await?;
-    let signal = events::append(
+    let signal = events::append_unnotified(
         conn,
         stamp,
         NewEvent {

@@ -116,6 +116,19 @@ pub async fn append(
     stamp: &Stamp,
     ev: NewEvent,
 ) -> Result<Signal, DbErr> {
+    let signal = append_unnotified(conn, stamp, ev).await?;
+    notify(conn, std::slice::from_ref(&signal)).await?;
+    Ok(signal)
+}
+
+/// [`append`] without the notification: the caller passes the signal to
+/// [`notify`] in the same transaction, with the others it wrote, so a
+/// transaction that writes many events sends few notifications.
+pub async fn append_unnotified(
+    conn: &impl ConnectionTrait,
+    stamp: &Stamp,
+    ev: NewEvent,
+) -> Result<Signal, DbErr> {
     let model = event::ActiveModel {
         id: NotSet,
         at: Set(stamp.now),
@@ -137,9 +150,23 @@ pub async fn append(
     .await?;
     // Its notifications commit (or roll back) with it.
     super::outbox::enqueue(conn, &model, stamp.notify_email).await?;
-    let signal = Signal::from_model(&model, &stamp.origin);
-    if conn.get_database_backend() == DbBackend::Postgres {
-        let payload = serde_json::to_string(&signal).map_err(|e| DbErr::Custom(e.to_string()))?;
+    Ok(Signal::from_model(&model, &stamp.origin))
+}
+
+/// PostgreSQL refuses a notification payload of 8,000 bytes or more; a
+/// signal is ~200, so one notification carries a few dozen.
+const NOTIFY_PAYLOAD_BYTES: usize = 7000;
+
+/// On PostgreSQL, notifies the other processes of `signals` in `conn`'s
+/// transaction, so they hear of them exactly when it commits: one
+/// `pg_notify` carrying a JSON array per ~7 KB of signals (a single signal
+/// goes as a bare object, as external tools may send). SQLite has one
+/// process and nothing to notify.
+pub async fn notify(conn: &impl ConnectionTrait, signals: &[Signal]) -> Result<(), DbErr> {
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    for payload in payloads(signals)? {
         conn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT pg_notify($1, $2)",
@@ -147,7 +174,49 @@ pub async fn append(
         ))
         .await?;
     }
-    Ok(signal)
+    Ok(())
+}
+
+/// The notification payloads for `signals`: bare objects when alone,
+/// arrays of as many as fit under [`NOTIFY_PAYLOAD_BYTES`] otherwise.
+fn payloads(signals: &[Signal]) -> Result<Vec<String>, DbErr> {
+    let encoded = signals
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    let mut out = Vec::new();
+    let mut group: Vec<&str> = Vec::new();
+    let mut size = 2;
+    for e in &encoded {
+        if !group.is_empty() && size + e.len() + 1 > NOTIFY_PAYLOAD_BYTES {
+            out.push(group_payload(&group));
+            group.clear();
+            size = 2;
+        }
+        size += e.len() + 1;
+        group.push(e);
+    }
+    if !group.is_empty() {
+        out.push(group_payload(&group));
+    }
+    Ok(out)
+}
+
+fn group_payload(group: &[&str]) -> String {
+    match group {
+        [one] => (*one).to_string(),
+        many => format!("[{}]", many.join(",")),
+    }
+}
+
+/// The signals in a notification payload: one object, or an array of them.
+pub fn parse_notification(payload: &str) -> Result<Vec<Signal>, serde_json::Error> {
+    if payload.trim_start().starts_with('[') {
+        serde_json::from_str(payload)
+    } else {
+        serde_json::from_str(payload).map(|s| vec![s])
+    }
 }
 
 /// Events after `after_id`, oldest first, as signals; used to catch up after
@@ -384,5 +453,55 @@ impl FeedCursor {
         // handed out before this read (it would have been visible to it).
         self.seen.clear();
         Ok(fresh)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signal(event_id: i64) -> Signal {
+        Signal {
+            origin: "process-a".into(),
+            event_id,
+            kind: kind::WORKFLOW_COMPLETED.into(),
+            workflow_id: Some(Uuid::now_v7()),
+            approval_id: Some(Uuid::now_v7()),
+            chain_id: Some(Uuid::now_v7()),
+            workflow_type: Some("generate_draft".into()),
+            txid: Some(1234),
+        }
+    }
+
+    #[test]
+    fn one_signal_goes_as_a_bare_object_as_before() {
+        let s = signal(1);
+        let p = payloads(std::slice::from_ref(&s)).unwrap();
+        assert_eq!(p.len(), 1);
+        assert!(p[0].starts_with('{'), "{}", p[0]);
+        assert_eq!(parse_notification(&p[0]).unwrap(), vec![s]);
+    }
+
+    #[test]
+    fn many_signals_go_as_arrays_under_postgres_payload_limit_in_order() {
+        let all: Vec<Signal> = (1..=200).map(signal).collect();
+        let p = payloads(&all).unwrap();
+        assert!(p.len() > 1, "200 signals cannot fit one payload");
+        assert!(
+            p.iter().all(|x| x.len() < 8000),
+            "a payload over PostgreSQL's limit"
+        );
+        let back: Vec<Signal> = p
+            .iter()
+            .flat_map(|x| parse_notification(x).unwrap())
+            .collect();
+        assert_eq!(back, all);
+        assert!(payloads(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_malformed_payload_is_an_error_not_a_panic() {
+        assert!(parse_notification("[{\"o\":1}]").is_err());
+        assert!(parse_notification("not json").is_err());
     }
 }

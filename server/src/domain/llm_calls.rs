@@ -1,13 +1,9 @@
 //! The log of model calls: one row per call, including failed ones.
 
+use chrono::{DateTime, Utc};
 use entity::llm_call;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
-
-use crate::clock::Clock;
 
 /// One finished call, as measured by the caller.
 #[derive(Debug, Clone)]
@@ -21,13 +17,27 @@ pub struct NewLlmCall {
     pub completion_tokens: u32,
     pub latency_ms: u64,
     pub error: Option<String>,
+    /// When the call ended (rows are written later, with the attempt's end).
+    pub at: DateTime<Utc>,
 }
 
-pub async fn record(
-    conn: &impl ConnectionTrait,
-    clock: &dyn Clock,
-    call: NewLlmCall,
-) -> Result<llm_call::Model, DbErr> {
+/// Rows per INSERT: 12 columns each, well under both backends' limit on
+/// bound parameters.
+const INSERT_CHUNK: usize = 500;
+
+/// Writes `calls` in `conn` (the caller's transaction, or on their own), in
+/// multi-row inserts.
+pub async fn record_all(conn: &impl ConnectionTrait, calls: Vec<NewLlmCall>) -> Result<(), DbErr> {
+    let mut calls = calls.into_iter().peekable();
+    while calls.peek().is_some() {
+        let chunk: Vec<llm_call::ActiveModel> =
+            calls.by_ref().take(INSERT_CHUNK).map(active).collect();
+        llm_call::Entity::insert_many(chunk).exec(conn).await?;
+    }
+    Ok(())
+}
+
+fn active(call: NewLlmCall) -> llm_call::ActiveModel {
     let cost = estimate_cost_usd(&call.model, call.prompt_tokens, call.completion_tokens);
     llm_call::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -41,10 +51,8 @@ pub async fn record(
         latency_ms: Set(i64::try_from(call.latency_ms).unwrap_or(i64::MAX)),
         cost_usd: Set(cost),
         error: Set(call.error),
-        created_at: Set(clock.now()),
+        created_at: Set(call.at),
     }
-    .insert(conn)
-    .await
 }
 
 pub async fn for_workflow(

@@ -27,6 +27,7 @@ use super::Stamp;
 use super::approvals::{self, ApprovalRequest};
 use super::artifacts::{self, NewArtifact};
 use super::events::{self, NewEvent, Signal, kind};
+use super::llm_calls::{self, NewLlmCall};
 pub use super::transitions::{Change, Guard};
 use crate::error::AppError;
 
@@ -288,79 +289,224 @@ pub async fn complete(
     outcome: Outcome,
     writes: Option<&dyn CompletionWrites>,
 ) -> Result<(workflow::Model, Vec<Signal>), FinishError> {
-    // The artifact's id is chosen here so the output can name it.
-    let artifact_id = outcome.artifact.as_ref().map(|_| Uuid::now_v7());
-    let mut output = outcome.output;
-    if let (Some(id), Some(map)) = (artifact_id, output.as_object_mut()) {
-        map.insert("artifact_id".into(), json!(id));
-    }
-    let txn = db.begin().await?;
-    let Some(done) = change
-        .to(WorkflowStatus::Completed)
-        .set(workflow::Column::Output, Expr::value(output.clone()))
-        .set(workflow::Column::Error, Expr::value(Option::<String>::None))
-        .set(workflow::Column::CompletedAt, Expr::value(stamp.now))
-        .without_lease()
-        .apply(&txn, stamp.now)
-        .await?
-    else {
-        txn.rollback().await?;
-        return Err(FinishError::Fenced);
+    let item = Completion {
+        change,
+        claim: claim.clone(),
+        outcome,
+        writes,
+        calls: Vec::new(),
     };
-    let mut signals = match writes {
-        None => Vec::new(),
-        Some(w) => match w.write(&txn, stamp, claim, &output).await {
-            Ok(s) => s,
-            Err(AppError::Internal(e)) => {
-                txn.rollback().await?;
-                return Err(FinishError::Db(DbErr::Custom(format!("{e:#}"))));
-            }
-            // The database went away mid-transaction: like any lost write,
-            // the lease expires and another attempt runs (not a rejection).
-            Err(AppError::Unavailable(cause)) => {
-                let _ = txn.rollback().await;
-                return Err(FinishError::Db(DbErr::Conn(sea_orm::RuntimeErr::Internal(
-                    cause,
-                ))));
-            }
-            Err(e) => {
-                txn.rollback().await?;
-                return Err(FinishError::Rejected(e.message()));
-            }
-        },
-    };
-    let artifact = match (outcome.artifact, artifact_id) {
-        (Some(a), Some(id)) => {
-            Some(artifacts::insert(&txn, stamp, id, claim.id, claim.chain_id, a).await?)
+    complete_many(db, stamp, vec![item])
+        .await
+        .pop()
+        .map_or(Err(FinishError::Fenced), |s| s.result)
+}
+
+/// One finished run for [`complete_many`].
+pub struct Completion<'a> {
+    /// The claim's fenced change.
+    pub change: Change,
+    pub claim: workflow::Model,
+    pub outcome: Outcome,
+    /// The type's own rows, if any.
+    pub writes: Option<&'a dyn CompletionWrites>,
+    /// The attempt's model calls not written yet: written in the same
+    /// transaction, whether the run is stored or turns out fenced.
+    pub calls: Vec<NewLlmCall>,
+}
+
+/// The completed row and its signals, or why nothing was stored.
+pub type StoreResult = Result<(workflow::Model, Vec<Signal>), FinishError>;
+
+/// What [`complete_many`] did with one run.
+pub struct Stored {
+    pub result: StoreResult,
+    /// The model calls that were not written (a refused or failed store):
+    /// the caller writes them with whatever it does next.
+    pub unwritten_calls: Vec<NewLlmCall>,
+}
+
+/// Stores many finished runs in one transaction, as [`complete`] stores
+/// one: one commit for the lot instead of one each, which is what lets a
+/// worker keep up with short workflows. Each run is still fenced on its
+/// own: a run whose claim was lost is left out (`Fenced`) and the others
+/// are stored. Results come back in the order of `items`.
+///
+/// A run whose type's writes refuse it (`Rejected`) leaves the transaction
+/// rolled back; the batch is stored again without it. A database error
+/// fails the transaction; the runs are then stored one transaction each, so
+/// a row that cannot be written does not hold the others back.
+pub async fn complete_many(
+    db: &DatabaseConnection,
+    stamp: &Stamp,
+    items: Vec<Completion<'_>>,
+) -> Vec<Stored> {
+    // The artifact's id is chosen here, once, so the output can name it
+    // and a second try writes the same.
+    let prepared: Vec<Prepared> = items.into_iter().map(Prepared::new).collect();
+    let mut results: Vec<Option<StoreResult>> = prepared.iter().map(|_| None).collect();
+    let mut calls_written = vec![false; prepared.len()];
+    loop {
+        let live: Vec<usize> = (0..prepared.len())
+            .filter(|&i| results[i].is_none())
+            .collect();
+        if live.is_empty() {
+            break;
         }
-        _ => None,
-    };
-    let mut approval_id = None;
-    if let Some(req) = outcome.approval {
-        let (approval, signal) =
-            approvals::insert(&txn, stamp, claim, artifact.as_ref(), req).await?;
-        approval_id = Some(approval.id);
-        signals.push(signal);
+        let batch: Vec<&Prepared> = live.iter().map(|&i| &prepared[i]).collect();
+        match store_batch(db, stamp, &batch).await {
+            Ok(Batch::Stored(outcomes)) => {
+                for (i, r) in live.into_iter().zip(outcomes) {
+                    results[i] = Some(r);
+                    calls_written[i] = true;
+                }
+            }
+            Ok(Batch::Refused(k, why)) => {
+                results[live[k]] = Some(Err(FinishError::Rejected(why)));
+            }
+            Err(e) if live.len() == 1 => results[live[0]] = Some(Err(FinishError::Db(e))),
+            Err(e) => {
+                tracing::warn!(error = %e, runs = live.len(), "storing a batch of completions failed; storing them one by one");
+                for i in live {
+                    results[i] = Some(match store_batch(db, stamp, &[&prepared[i]]).await {
+                        Ok(Batch::Stored(mut r)) => {
+                            calls_written[i] = true;
+                            r.pop().unwrap_or(Err(FinishError::Fenced))
+                        }
+                        Ok(Batch::Refused(_, why)) => Err(FinishError::Rejected(why)),
+                        Err(e) => Err(FinishError::Db(e)),
+                    });
+                }
+            }
+        }
     }
-    let event = events::append(
-        &txn,
-        stamp,
-        NewEvent {
-            kind: kind::WORKFLOW_COMPLETED,
-            workflow_id: Some(claim.id),
-            approval_id,
-            chain_id: Some(claim.chain_id),
-            payload: json!({
-                "type": claim.workflow_type,
-                "attempt": claim.attempt,
-                "artifact_id": artifact.as_ref().map(|a| a.id),
-            }),
-        },
-    )
-    .await?;
-    signals.insert(0, event);
+    prepared
+        .into_iter()
+        .zip(results)
+        .zip(calls_written)
+        .map(|((p, r), written)| Stored {
+            result: r.unwrap_or(Err(FinishError::Fenced)),
+            unwritten_calls: if written { Vec::new() } else { p.item.calls },
+        })
+        .collect()
+}
+
+struct Prepared<'a> {
+    item: Completion<'a>,
+    artifact_id: Option<Uuid>,
+    output: Value,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(item: Completion<'a>) -> Prepared<'a> {
+        let artifact_id = item.outcome.artifact.as_ref().map(|_| Uuid::now_v7());
+        let mut output = item.outcome.output.clone();
+        if let (Some(id), Some(map)) = (artifact_id, output.as_object_mut()) {
+            map.insert("artifact_id".into(), json!(id));
+        }
+        Prepared {
+            item,
+            artifact_id,
+            output,
+        }
+    }
+}
+
+enum Batch {
+    /// Committed: per run, its row and signals or `Fenced`.
+    Stored(Vec<StoreResult>),
+    /// Rolled back: the type's writes refused the run at this index.
+    Refused(usize, String),
+}
+
+/// One transaction storing every run of `batch` whose claim still holds.
+async fn store_batch(
+    db: &DatabaseConnection,
+    stamp: &Stamp,
+    batch: &[&Prepared<'_>],
+) -> Result<Batch, DbErr> {
+    let txn = db.begin().await?;
+    let mut out = Vec::with_capacity(batch.len());
+    let mut notices = Vec::new();
+    for (k, p) in batch.iter().enumerate() {
+        let claim = &p.item.claim;
+        let Some(done) = p
+            .item
+            .change
+            .clone()
+            .to(WorkflowStatus::Completed)
+            .set(workflow::Column::Output, Expr::value(p.output.clone()))
+            .set(workflow::Column::Error, Expr::value(Option::<String>::None))
+            .set(workflow::Column::CompletedAt, Expr::value(stamp.now))
+            .without_lease()
+            .apply(&txn, stamp.now)
+            .await?
+        else {
+            out.push(Err(FinishError::Fenced));
+            continue;
+        };
+        let mut signals = match p.item.writes {
+            None => Vec::new(),
+            Some(w) => match w.write(&txn, stamp, claim, &p.output).await {
+                Ok(s) => s,
+                Err(AppError::Internal(e)) => {
+                    let _ = txn.rollback().await;
+                    return Err(DbErr::Custom(format!("{e:#}")));
+                }
+                // The database went away mid-transaction: like any lost
+                // write, the lease expires and another attempt runs (not a
+                // rejection).
+                Err(AppError::Unavailable(cause)) => {
+                    let _ = txn.rollback().await;
+                    return Err(DbErr::Conn(sea_orm::RuntimeErr::Internal(cause)));
+                }
+                Err(e) => {
+                    txn.rollback().await?;
+                    return Ok(Batch::Refused(k, e.message()));
+                }
+            },
+        };
+        let artifact = match (p.item.outcome.artifact.clone(), p.artifact_id) {
+            (Some(a), Some(id)) => {
+                Some(artifacts::insert(&txn, stamp, id, claim.id, claim.chain_id, a).await?)
+            }
+            _ => None,
+        };
+        let mut approval_id = None;
+        if let Some(req) = p.item.outcome.approval.clone() {
+            let (approval, signal) =
+                approvals::insert(&txn, stamp, claim, artifact.as_ref(), req).await?;
+            approval_id = Some(approval.id);
+            signals.push(signal);
+        }
+        let event = events::append_unnotified(
+            &txn,
+            stamp,
+            NewEvent {
+                kind: kind::WORKFLOW_COMPLETED,
+                workflow_id: Some(claim.id),
+                approval_id,
+                chain_id: Some(claim.chain_id),
+                payload: json!({
+                    "type": claim.workflow_type,
+                    "attempt": claim.attempt,
+                    "artifact_id": artifact.as_ref().map(|a| a.id),
+                }),
+            },
+        )
+        .await?;
+        signals.insert(0, event);
+        notices.extend(signals.iter().cloned());
+        out.push(Ok((done, signals)));
+    }
+    let calls: Vec<NewLlmCall> = batch
+        .iter()
+        .flat_map(|p| p.item.calls.iter().cloned())
+        .collect();
+    llm_calls::record_all(&txn, calls).await?;
+    events::notify(&txn, &notices).await?;
     txn.commit().await?;
-    Ok((done, signals))
+    Ok(Batch::Stored(out))
 }
 
 /// Ends a failed attempt: back to `pending` after a backoff while attempts
@@ -391,6 +537,40 @@ pub async fn fail_returning(
     retryable: bool,
     retry_base: Duration,
 ) -> Result<(workflow::Model, Vec<Signal>), FinishError> {
+    let failure = Failure {
+        message,
+        retryable,
+        retry_base,
+    };
+    fail_recording(db, stamp, change, claim, failure, Vec::new()).await
+}
+
+/// How an attempt failed, for [`fail_recording`].
+#[derive(Debug, Clone, Copy)]
+pub struct Failure<'a> {
+    pub message: &'a str,
+    /// A retry could help (and runs while attempts remain).
+    pub retryable: bool,
+    /// The backoff's base delay.
+    pub retry_base: Duration,
+}
+
+/// [`fail_returning`], also writing the attempt's model calls not written
+/// yet (`calls`) in the same transaction; they are written even when the
+/// claim turns out lost, since the calls were made.
+pub async fn fail_recording(
+    db: &DatabaseConnection,
+    stamp: &Stamp,
+    change: Change,
+    claim: &workflow::Model,
+    failure: Failure<'_>,
+    calls: Vec<NewLlmCall>,
+) -> Result<(workflow::Model, Vec<Signal>), FinishError> {
+    let Failure {
+        message,
+        retryable,
+        retry_base,
+    } = failure;
     let retry = retryable && claim.attempt < claim.max_attempts;
     let run_after = stamp.now + delta(backoff(retry_base, claim.attempt));
     let change = change
@@ -409,8 +589,10 @@ pub async fn fail_returning(
             .set(workflow::Column::CompletedAt, Expr::value(stamp.now))
     };
     let txn = db.begin().await?;
+    llm_calls::record_all(&txn, calls).await?;
     let Some(row) = change.apply(&txn, stamp.now).await? else {
-        txn.rollback().await?;
+        // Only the calls were written.
+        txn.commit().await?;
         return Err(FinishError::Fenced);
     };
     let signal = events::append(

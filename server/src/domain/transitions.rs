@@ -28,7 +28,7 @@ pub enum Guard {
 /// One guarded UPDATE of one workflow row: a target status (or none, for a
 /// lease renewal) and the columns that go with it. `updated_at` is always
 /// written.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Change {
     id: Uuid,
     guard: Guard,

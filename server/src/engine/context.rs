@@ -1,9 +1,17 @@
 //! What a running workflow can use: its own row, the database, the
 //! configuration, the type catalog, the model (every call logged), and the
 //! hub to announce rows it starts (an experiment's child runs).
+//!
+//! Model calls are logged in `llm_calls` without a commit of their own
+//! while the attempt is short: they are kept here and the worker writes
+//! them in the transaction that ends the attempt (completed, failed or
+//! retrying). Once an attempt has run for [`WRITE_CALLS_AFTER`], each call
+//! is written as it ends, so a long run against a real model shows its
+//! calls and cost while it runs. A process that dies mid-attempt loses the
+//! log rows of that attempt's last second at most.
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use entity::workflow;
 use sea_orm::DatabaseConnection;
@@ -29,6 +37,10 @@ pub struct RunServices {
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
+/// How long an attempt keeps its model calls to itself before writing each
+/// as it ends (see the module docs).
+pub const WRITE_CALLS_AFTER: Duration = Duration::from_secs(1);
+
 pub struct RunContext {
     /// The row as claimed (attempt and fence of this run).
     pub workflow: workflow::Model,
@@ -40,6 +52,9 @@ pub struct RunContext {
     hub: Hub,
     origin: Arc<str>,
     metrics: Arc<crate::metrics::Metrics>,
+    started: Instant,
+    /// Calls not written yet (see the module docs).
+    calls: Mutex<Vec<NewLlmCall>>,
 }
 
 impl RunContext {
@@ -54,7 +69,14 @@ impl RunContext {
             hub: s.hub,
             origin: s.origin,
             metrics: s.metrics,
+            started: Instant::now(),
+            calls: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The calls not written yet, for the transaction that ends the attempt.
+    pub fn take_calls(&self) -> Vec<NewLlmCall> {
+        std::mem::take(&mut *self.calls.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// A stamp for rows this run writes itself, in the name of whoever
@@ -75,9 +97,10 @@ impl RunContext {
         self.hub.publish(signals);
     }
 
-    /// Calls the model and records the call in `llm_calls`, failed or not.
-    /// A failure to record is logged, not raised: losing a log row must not
-    /// fail work that already cost a model call.
+    /// Calls the model and records the call in `llm_calls`, failed or not
+    /// (with the attempt's end, or at once in a long attempt). A failure to
+    /// record is logged, not raised: losing a log row must not fail work
+    /// that already cost a model call.
     pub async fn chat(
         &self,
         purpose: &str,
@@ -96,6 +119,7 @@ impl RunContext {
                 completion_tokens: r.completion_tokens,
                 latency_ms: r.latency_ms,
                 error: None,
+                at: self.clock.now(),
             },
             Err(e) => NewLlmCall {
                 workflow_id: Some(self.workflow.id),
@@ -110,6 +134,7 @@ impl RunContext {
                 completion_tokens: 0,
                 latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                 error: Some(e.to_string()),
+                at: self.clock.now(),
             },
         };
         self.metrics.llm_call(
@@ -119,7 +144,16 @@ impl RunContext {
             call.completion_tokens,
             llm_calls::estimate_cost_usd(&call.model, call.prompt_tokens, call.completion_tokens),
         );
-        if let Err(e) = llm_calls::record(&self.db, self.clock.as_ref(), call).await {
+        let due = {
+            let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+            calls.push(call);
+            if self.started.elapsed() >= WRITE_CALLS_AFTER {
+                std::mem::take(&mut *calls)
+            } else {
+                Vec::new()
+            }
+        };
+        if let Err(e) = llm_calls::record_all(&self.db, due).await {
             tracing::warn!(error = %e, "could not record an LLM call");
         }
         result

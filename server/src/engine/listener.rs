@@ -11,7 +11,7 @@ use sea_orm::sqlx::postgres::{PgListener, PgPool};
 use tokio_util::sync::CancellationToken;
 
 use super::signals::Hub;
-use crate::domain::events::{CHANNEL, Signal};
+use crate::domain::events::{CHANNEL, parse_notification};
 
 pub async fn run(pool: PgPool, hub: Hub, origin: String, shutdown: CancellationToken) {
     let mut backoff = Duration::from_millis(200);
@@ -39,9 +39,10 @@ pub async fn run(pool: PgPool, hub: Hub, origin: String, shutdown: CancellationT
                 _ = shutdown.cancelled() => return,
             };
             match next {
-                Ok(Some(n)) => match serde_json::from_str::<Signal>(n.payload()) {
-                    Ok(s) if s.origin == origin => {}
-                    Ok(s) => hub.publish([s]),
+                // One signal, or the array a transaction that wrote many
+                // events sends.
+                Ok(Some(n)) => match parse_notification(n.payload()) {
+                    Ok(signals) => hub.publish(signals.into_iter().filter(|s| s.origin != origin)),
                     Err(e) => tracing::warn!(error = %e, "ignoring a malformed notification"),
                 },
                 Ok(None) => {

@@ -2,6 +2,12 @@
 //! slots), run each under a renewed lease, store the outcome, repeat. Idle
 //! workers sleep until a commit wakes them or the poll interval passes.
 //!
+//! Finished runs are stored by one completer task: whatever finished while
+//! it was committing the previous batch goes in its next transaction
+//! (`runs::complete_many`), so short workflows cost a share of a commit
+//! each rather than one, and a run that finishes alone is stored at once.
+//! Their slots free together, so the next claim takes them together too.
+//!
 //! Shutdown: stop claiming, give running workflows `shutdown_grace` to
 //! finish, then release what is still running so another worker takes it
 //! at once (no lease to wait out).
@@ -13,15 +19,16 @@ use std::time::Duration;
 
 use entity::workflow;
 use futures_util::FutureExt;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use super::context::{RunContext, RunServices};
-use super::registry::{OnComplete, WorkflowError};
-use crate::domain::runs::{self, Change, FinishError};
+use super::registry::{OnComplete, Workflow, WorkflowError};
+use crate::domain::llm_calls::{self, NewLlmCall};
+use crate::domain::runs::{self, Change, Completion, FinishError, Outcome, Stored};
 use crate::domain::{Principal, approvals};
 use crate::state::AppState;
 
@@ -73,7 +80,9 @@ impl Worker {
         let cfg = self.state.config.engine.clone();
         let slots = Arc::new(Semaphore::new(cfg.workers.max(1)));
         let mut tasks = JoinSet::new();
+        let (completer, finished) = Completer::start(self.state.clone());
         let mut last_sweep = tokio::time::Instant::now();
+        let mut last_reap: Option<tokio::time::Instant> = None;
         tracing::info!(workers = cfg.workers, origin = %self.state.origin, "workers started");
         loop {
             while tasks.try_join_next().is_some() {}
@@ -87,34 +96,53 @@ impl Worker {
                 p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
                 _ = shutdown.cancelled() => break,
             };
+            // A stored batch frees its slots together: let the other tasks
+            // of that batch give theirs back, so one claim takes them all.
+            tokio::task::yield_now().await;
             let mut permits = vec![first];
             while let Ok(p) = slots.clone().try_acquire_owned() {
                 permits.push(p);
             }
             let want = permits.len() as u64;
             let stamp = self.state.stamp(&Principal::system());
-            let claimed = match runs::claim_runnable(
-                &self.state.db,
-                &stamp,
-                &self.state.origin,
-                &self.types,
-                cfg.lease,
-                want,
-            )
-            .await
-            {
-                Ok((rows, gave_up)) => {
+            // Runs whose lease expired on their last attempt only appear a
+            // lease after their worker died: looking once per poll interval
+            // is soon enough, and spares a query per claim when slots free
+            // one at a time.
+            let reap = last_reap.is_none_or(|t| t.elapsed() >= cfg.poll_interval);
+            let claimed = if reap {
+                last_reap = Some(tokio::time::Instant::now());
+                runs::claim_runnable(
+                    &self.state.db,
+                    &stamp,
+                    &self.state.origin,
+                    &self.types,
+                    cfg.lease,
+                    want,
+                )
+                .await
+                .map(|(rows, gave_up)| {
                     self.state.hub.publish(gave_up);
                     rows
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "claiming work failed; retrying after the poll interval");
-                    Vec::new()
-                }
+                })
+            } else {
+                runs::claim(
+                    &self.state.db,
+                    &self.state.origin,
+                    &self.types,
+                    stamp.now,
+                    cfg.lease,
+                    want,
+                )
+                .await
             };
+            let claimed = claimed.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "claiming work failed; retrying after the poll interval");
+                Vec::new()
+            });
             let got = claimed.len() as u64;
             for (claim, permit) in claimed.into_iter().zip(permits.drain(..)) {
-                self.spawn(&mut tasks, claim, permit);
+                self.spawn(&mut tasks, claim, permit, completer.clone());
             }
             drop(permits);
 
@@ -132,10 +160,17 @@ impl Worker {
                 }
             }
         }
-        self.drain(tasks, cfg.shutdown_grace).await;
+        self.drain(tasks, completer, finished, cfg.shutdown_grace)
+            .await;
     }
 
-    fn spawn(&self, tasks: &mut JoinSet<()>, claim: workflow::Model, permit: OwnedSemaphorePermit) {
+    fn spawn(
+        &self,
+        tasks: &mut JoinSet<()>,
+        claim: workflow::Model,
+        permit: OwnedSemaphorePermit,
+        completer: Completer,
+    ) {
         let state = self.state.clone();
         let running = self.running.clone();
         lock(&running).insert(claim.id, claim.clone());
@@ -152,7 +187,7 @@ impl Worker {
                 let due = claim.run_after;
                 let started = claim.started_at.unwrap_or(due);
                 let clock = std::time::Instant::now();
-                let outcome = Worker::run_one(&state, claim).await;
+                let outcome = Worker::attempt(&state, claim, Some(&completer)).await;
                 tracing::debug!(?outcome, "execution ended");
                 let waited = (started - due).num_milliseconds().max(0) as f64 / 1000.0;
                 state.metrics.run(
@@ -168,16 +203,26 @@ impl Worker {
         );
     }
 
-    /// Runs one claimed workflow to its end and stores the result.
+    /// Runs one claimed workflow to its end and stores the result (in a
+    /// transaction of its own).
     pub async fn run_one(state: &AppState, claim: workflow::Model) -> ExecutionOutcome {
+        Worker::attempt(state, claim, None).await
+    }
+
+    /// Runs one claimed workflow and stores the result: through the
+    /// completer when there is one, else in a transaction of its own.
+    async fn attempt(
+        state: &AppState,
+        claim: workflow::Model,
+        completer: Option<&Completer>,
+    ) -> ExecutionOutcome {
         let cfg = &state.config.engine;
-        let system = Principal::system();
         let Some(wf) = state.registry.get(&claim.workflow_type).cloned() else {
             let err = WorkflowError::Fatal(format!(
                 "no workflow type '{}' is registered in this process",
                 claim.workflow_type
             ));
-            return store_failure(state, &claim, &err).await;
+            return store_failure(state, &claim, &err, Vec::new()).await;
         };
 
         let lost = CancellationToken::new();
@@ -205,44 +250,26 @@ impl Worker {
             r = run => Some(r),
             _ = lost.cancelled() => None,
         };
-        renewer.abort();
+        let calls = ctx.take_calls();
         let Some(result) = result else {
+            renewer.abort();
             tracing::warn!("lease lost while running; abandoning this attempt");
+            // The calls were made (and paid for) all the same.
+            if let Err(e) = llm_calls::record_all(&state.db, calls).await {
+                tracing::warn!(error = %e, "could not record the attempt's LLM calls");
+            }
             return ExecutionOutcome::Abandoned;
         };
         let error = match result {
             Ok(Ok(Ok(outcome))) => {
-                let stamp = state.stamp(&system);
-                let change = Change::of_claim(&claim);
-                let writes = OnComplete(wf.as_ref());
-                return match runs::complete(
-                    &state.db,
-                    &stamp,
-                    change,
-                    &claim,
-                    outcome,
-                    Some(&writes),
-                )
-                .await
-                {
-                    Ok((_, signals)) => {
-                        state.hub.publish(signals);
-                        ExecutionOutcome::Completed
-                    }
-                    Err(FinishError::Fenced) => {
-                        tracing::warn!("finished after losing the lease; result discarded");
-                        ExecutionOutcome::Abandoned
-                    }
-                    Err(FinishError::Db(e)) => {
-                        // The lease will expire and another attempt will run.
-                        tracing::error!(error = %e, "could not store the result");
-                        ExecutionOutcome::Abandoned
-                    }
-                    Err(FinishError::Rejected(why)) => {
-                        let err = WorkflowError::Retryable(why);
-                        store_failure(state, &claim, &err).await
-                    }
+                // The lease is renewed until the result is stored: a batch
+                // may wait on the one before it.
+                let stored = match completer {
+                    Some(c) => c.store(&claim, outcome, wf, calls).await,
+                    None => store_alone(state, &claim, outcome, wf.as_ref(), calls).await,
                 };
+                renewer.abort();
+                return settle(state, &claim, stored).await;
             }
             Ok(Ok(Err(e))) => e,
             Ok(Err(panic)) => WorkflowError::Retryable(format!(
@@ -251,8 +278,9 @@ impl Worker {
             )),
             Err(_) => WorkflowError::TimedOut(timeout),
         };
+        renewer.abort();
         tracing::warn!(error = %error, "attempt failed");
-        store_failure(state, &claim, &error).await
+        store_failure(state, &claim, &error, calls).await
     }
 
     async fn sweep_expired_approvals(&self) {
@@ -267,7 +295,13 @@ impl Worker {
         }
     }
 
-    async fn drain(&self, mut tasks: JoinSet<()>, grace: Duration) {
+    async fn drain(
+        &self,
+        mut tasks: JoinSet<()>,
+        completer: Completer,
+        finished: tokio::task::JoinHandle<()>,
+        grace: Duration,
+    ) {
         let n = tasks.len();
         if n > 0 {
             tracing::info!(
@@ -277,10 +311,17 @@ impl Worker {
             );
         }
         let all_done = async { while tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(grace, all_done).await.is_ok() {
+        let in_time = tokio::time::timeout(grace, all_done).await.is_ok();
+        if !in_time {
+            tasks.shutdown().await;
+        }
+        // The completer ends once the batches handed to it are stored, so a
+        // run it stores is not also released below.
+        drop(completer);
+        let _ = finished.await;
+        if in_time {
             return;
         }
-        tasks.shutdown().await;
         let left: Vec<workflow::Model> = lock(&self.running).drain().map(|(_, c)| c).collect();
         let stamp = self.state.stamp(&Principal::system());
         for claim in left {
@@ -289,8 +330,153 @@ impl Worker {
                     tracing::info!(workflow_id = %claim.id, "released for another worker");
                     self.state.hub.publish(signals);
                 }
+                // Stored by the completer just before the end.
+                Err(FinishError::Fenced) => {
+                    tracing::debug!(workflow_id = %claim.id, "finished before it could be released")
+                }
                 Err(e) => tracing::warn!(workflow_id = %claim.id, error = %e, "could not release"),
             }
+        }
+    }
+}
+
+/// Largest batch the completer stores in one transaction.
+const COMPLETION_BATCH: usize = 64;
+
+/// A finished run waiting for the completer.
+struct Finished {
+    claim: workflow::Model,
+    outcome: Outcome,
+    wf: Arc<dyn Workflow>,
+    calls: Vec<NewLlmCall>,
+    reply: oneshot::Sender<Stored>,
+}
+
+/// The handle a worker task stores its finished run through (see the
+/// module docs).
+#[derive(Clone)]
+struct Completer {
+    state: AppState,
+    queue: mpsc::UnboundedSender<Finished>,
+}
+
+impl Completer {
+    /// The handle, and the task that ends when every handle is dropped and
+    /// what was handed to it is stored.
+    fn start(state: AppState) -> (Completer, tokio::task::JoinHandle<()>) {
+        let (queue, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(complete_batches(state.clone(), rx));
+        (Completer { state, queue }, task)
+    }
+
+    async fn store(
+        &self,
+        claim: &workflow::Model,
+        outcome: Outcome,
+        wf: Arc<dyn Workflow>,
+        calls: Vec<NewLlmCall>,
+    ) -> Stored {
+        let (reply, answer) = oneshot::channel();
+        let job = Finished {
+            claim: claim.clone(),
+            outcome,
+            wf,
+            calls,
+            reply,
+        };
+        if let Err(mpsc::error::SendError(job)) = self.queue.send(job) {
+            // Only if the completer task died: store it here.
+            return store_alone(&self.state, claim, job.outcome, job.wf.as_ref(), job.calls).await;
+        }
+        answer.await.unwrap_or_else(|_| Stored {
+            result: Err(FinishError::Db(sea_orm::DbErr::Custom(
+                "the completer stopped before storing this run".into(),
+            ))),
+            unwritten_calls: Vec::new(),
+        })
+    }
+}
+
+/// The completer task: takes the first finished run, then every other one
+/// already waiting (up to [`COMPLETION_BATCH`]), stores them in one
+/// transaction and answers each.
+async fn complete_batches(state: AppState, mut rx: mpsc::UnboundedReceiver<Finished>) {
+    let mut jobs = Vec::with_capacity(COMPLETION_BATCH);
+    while rx.recv_many(&mut jobs, COMPLETION_BATCH).await > 0 {
+        let batch: Vec<Finished> = std::mem::take(&mut jobs);
+        state.metrics.completion_batch(batch.len());
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut wfs = Vec::with_capacity(batch.len());
+        let mut rest = Vec::with_capacity(batch.len());
+        for j in batch {
+            replies.push(j.reply);
+            wfs.push(j.wf);
+            rest.push((j.claim, j.outcome, j.calls));
+        }
+        let writes: Vec<OnComplete> = wfs.iter().map(|w| OnComplete(w.as_ref())).collect();
+        let items = rest
+            .into_iter()
+            .zip(&writes)
+            .map(|((claim, outcome, calls), w)| Completion {
+                change: Change::of_claim(&claim),
+                claim,
+                outcome,
+                writes: Some(w),
+                calls,
+            })
+            .collect();
+        let stamp = state.stamp(&Principal::system());
+        let stored = runs::complete_many(&state.db, &stamp, items).await;
+        for (reply, s) in replies.into_iter().zip(stored) {
+            // A task cut short at shutdown no longer listens.
+            let _ = reply.send(s);
+        }
+    }
+}
+
+/// Stores one finished run in a transaction of its own.
+async fn store_alone(
+    state: &AppState,
+    claim: &workflow::Model,
+    outcome: Outcome,
+    wf: &dyn Workflow,
+    calls: Vec<NewLlmCall>,
+) -> Stored {
+    let stamp = state.stamp(&Principal::system());
+    let writes = OnComplete(wf);
+    let item = Completion {
+        change: Change::of_claim(claim),
+        claim: claim.clone(),
+        outcome,
+        writes: Some(&writes),
+        calls,
+    };
+    let mut stored = runs::complete_many(&state.db, &stamp, vec![item]).await;
+    stored.pop().unwrap_or_else(|| Stored {
+        result: Err(FinishError::Fenced),
+        unwritten_calls: Vec::new(),
+    })
+}
+
+/// What storing a finished run means for the attempt.
+async fn settle(state: &AppState, claim: &workflow::Model, stored: Stored) -> ExecutionOutcome {
+    match stored.result {
+        Ok((_, signals)) => {
+            state.hub.publish(signals);
+            ExecutionOutcome::Completed
+        }
+        Err(FinishError::Fenced) => {
+            tracing::warn!("finished after losing the lease; result discarded");
+            ExecutionOutcome::Abandoned
+        }
+        Err(FinishError::Db(e)) => {
+            // The lease will expire and another attempt will run.
+            tracing::error!(error = %e, "could not store the result");
+            ExecutionOutcome::Abandoned
+        }
+        Err(FinishError::Rejected(why)) => {
+            let err = WorkflowError::Retryable(why);
+            store_failure(state, claim, &err, stored.unwritten_calls).await
         }
     }
 }
@@ -299,24 +485,29 @@ async fn store_failure(
     state: &AppState,
     claim: &workflow::Model,
     error: &WorkflowError,
+    calls: Vec<NewLlmCall>,
 ) -> ExecutionOutcome {
     let stamp = state.stamp(&Principal::system());
     let message = match error {
         WorkflowError::Fatal(m) => format!("fatal: {m}"),
         other => other.to_string(),
     };
-    match runs::fail(
+    let failure = runs::Failure {
+        message: &message,
+        retryable: error.is_retryable(),
+        retry_base: state.config.engine.retry_base,
+    };
+    match runs::fail_recording(
         &state.db,
         &stamp,
         Change::of_claim(claim),
         claim,
-        &message,
-        error.is_retryable(),
-        state.config.engine.retry_base,
+        failure,
+        calls,
     )
     .await
     {
-        Ok(signals) => {
+        Ok((_, signals)) => {
             state.hub.publish(signals);
             ExecutionOutcome::Failed {
                 retrying: error.is_retryable() && claim.attempt < claim.max_attempts,
