@@ -24,6 +24,7 @@ mod m20261127_000015_add_approval_reminders;
 mod m20261128_000016_create_workflow_types;
 mod m20261128_000017_add_workflow_parent_and_score;
 mod m20261207_000018_add_event_txid;
+mod m20261207_000019_claim_function;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000016_create_workflow_types::Migration),
             Box::new(m20261128_000017_add_workflow_parent_and_score::Migration),
             Box::new(m20261207_000018_add_event_txid::Migration),
+            Box::new(m20261207_000019_claim_function::Migration),
         ]
     }
 }

@@ -872,8 +872,12 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 /// The server's `baton_db_statements_total`.
 async fn statements_sent(api: &Api, server: &ServerProcess) -> anyhow::Result<f64> {
-    let text = api
-        .http
+    metric(&api.http, server, "baton_db_statements_total").await
+}
+
+/// The value of an unlabelled metric of the server.
+async fn metric(http: &reqwest::Client, server: &ServerProcess, name: &str) -> anyhow::Result<f64> {
+    let text = http
         .get(server.url("/metrics"))
         .send()
         .await
@@ -881,9 +885,9 @@ async fn statements_sent(api: &Api, server: &ServerProcess) -> anyhow::Result<f6
         .text()
         .await?;
     text.lines()
-        .find_map(|l| l.strip_prefix("baton_db_statements_total "))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|v| v.trim().parse().ok())
-        .context("no baton_db_statements_total in /metrics")
+        .with_context(|| format!("no {name} in /metrics"))
 }
 
 /// SQL statements one answer to `query` costs, from the server's own
@@ -1781,6 +1785,16 @@ async fn drain(
     let server_cpu = after.server - server_before;
     let pg_cpu = after.postgres - before.postgres;
     let commits_extra = commits_per(&conn, commits_before, n).await;
+    // What the server sent for the lot: statements per workflow and the
+    // mean batch its completer stored.
+    let http = client();
+    let statements = metric(&http, &server, "baton_db_statements_total").await?;
+    let batches = metric(&http, &server, "baton_completion_batches_total")
+        .await
+        .unwrap_or(0.0);
+    let batched = metric(&http, &server, "baton_completion_batch_items_total")
+        .await
+        .unwrap_or(0.0);
     server.terminate().await;
 
     let rows = workflow::Entity::find()
@@ -1823,6 +1837,15 @@ async fn drain(
             ("n".into(), n.to_string()),
             ("workers".into(), workers.to_string()),
             ("wall_s_from_spawn".into(), fmt_num(wall)),
+            ("statements_per_op".into(), fmt_num(statements / n as f64)),
+            (
+                "completion_batch_mean".into(),
+                if batches > 0.0 {
+                    fmt_num(batched / batches)
+                } else {
+                    "-".into()
+                },
+            ),
         ],
         ..Row::default()
     };

@@ -57,42 +57,20 @@ pub trait CompletionWrites: Send + Sync {
 // Claiming
 // ---------------------------------------------------------------------------
 
-/// PostgreSQL: two index-ordered picks, each locking rows of the workflows
-/// table alone (no joins in a locking subquery, so SKIP LOCKED skips exactly
-/// the rows other workers hold): running rows whose lease expired with an
-/// attempt left (crash recovery, taken first so it is never starved; a row
-/// on its last attempt is failed by [`claim_runnable`] instead) and due pending rows, of
-/// the types the caller runs (a JSON array: no array binding needed).
-/// Each pick walks its own partial index in
-/// order and stops at the limit, so a claim costs the same with ten rows
-/// queued as with a million (an OR of both conditions under one ORDER BY
-/// would sort the whole backlog).
-const CLAIM_POSTGRES: &str = r#"
-WITH expired AS (
-       SELECT id FROM workflows
-        WHERE status = 'running' AND lease_expires_at < $3
-          AND attempt < max_attempts
-          AND type = ANY(ARRAY(SELECT jsonb_array_elements_text($5::jsonb)))
-        ORDER BY lease_expires_at
-        LIMIT $4
-          FOR UPDATE SKIP LOCKED),
-     due AS (
-       SELECT id FROM workflows
-        WHERE status = 'pending' AND run_after <= $3
-          AND type = ANY(ARRAY(SELECT jsonb_array_elements_text($5::jsonb)))
-        ORDER BY run_after
-        LIMIT $4
-          FOR UPDATE SKIP LOCKED)
-UPDATE workflows
-   SET status = 'running',
-       lease_owner = $1,
-       lease_expires_at = $2,
-       fence = fence + 1,
-       attempt = attempt + 1,
-       started_at = $3,
-       updated_at = $3
- WHERE id IN (SELECT id FROM expired UNION ALL SELECT id FROM due LIMIT $4)
-RETURNING *"#;
+/// PostgreSQL: the function `baton_claim` (migration
+/// `m20261207_000019_claim_function`, where its SQL is): two index-ordered
+/// picks, each locking rows of the workflows table alone (no joins in a
+/// locking subquery, so SKIP LOCKED skips exactly the rows other workers
+/// hold): running rows whose lease expired with an attempt left (crash
+/// recovery, taken first so it is never starved; a row on its last attempt
+/// is failed by [`claim_runnable`] instead) and due pending rows, of the
+/// types the caller runs (a JSON array: no array binding needed). Each
+/// pick walks its own partial index in order and stops at the limit, so a
+/// claim costs the same with ten rows queued as with a million (an OR of
+/// both conditions under one ORDER BY would sort the whole backlog). It is
+/// a function for its planner settings: with statistics from when the
+/// queue was empty, PostgreSQL would rather sort every due row.
+const CLAIM_POSTGRES: &str = "SELECT * FROM baton_claim($1, $2, $3, $4, $5::jsonb)";
 
 /// SQLite: one writer at a time, so the same picks need no row locks and
 /// the UPDATE … RETURNING is atomic on its own. The types come as a JSON

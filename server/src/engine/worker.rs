@@ -365,7 +365,13 @@ impl Completer {
     /// what was handed to it is stored.
     fn start(state: AppState) -> (Completer, tokio::task::JoinHandle<()>) {
         let (queue, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(complete_batches(state.clone(), rx));
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let n = completers(&state);
+        let mut set = JoinSet::new();
+        for _ in 0..n {
+            set.spawn(complete_batches(state.clone(), rx.clone()));
+        }
+        let task = tokio::spawn(async move { while set.join_next().await.is_some() {} });
         (Completer { state, queue }, task)
     }
 
@@ -397,13 +403,37 @@ impl Completer {
     }
 }
 
-/// The completer task: takes the first finished run, then every other one
+/// How many batches a process stores at once. One completer leaves the
+/// machine idle while its statements make their round trips (a batch is a
+/// few statements per run, one after the other); a few overlap them. Each
+/// holds one pooled connection while it commits, so they are kept to a
+/// quarter of the worker slots, at most 4. SQLite has one connection: one.
+fn completers(state: &AppState) -> usize {
+    if sea_orm::ConnectionTrait::get_database_backend(&state.db) == sea_orm::DbBackend::Sqlite {
+        return 1;
+    }
+    (state.config.engine.workers / 4).clamp(1, 4)
+}
+
+/// A completer task: takes the first finished run, then every other one
 /// already waiting (up to [`COMPLETION_BATCH`]), stores them in one
-/// transaction and answers each.
-async fn complete_batches(state: AppState, mut rx: mpsc::UnboundedReceiver<Finished>) {
-    let mut jobs = Vec::with_capacity(COMPLETION_BATCH);
-    while rx.recv_many(&mut jobs, COMPLETION_BATCH).await > 0 {
-        let batch: Vec<Finished> = std::mem::take(&mut jobs);
+/// transaction and answers each. Completers take turns at the queue, not
+/// at the database.
+async fn complete_batches(
+    state: AppState,
+    rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Finished>>>,
+) {
+    loop {
+        let mut batch = Vec::with_capacity(COMPLETION_BATCH);
+        if rx
+            .lock()
+            .await
+            .recv_many(&mut batch, COMPLETION_BATCH)
+            .await
+            == 0
+        {
+            return;
+        }
         state.metrics.completion_batch(batch.len());
         let mut replies = Vec::with_capacity(batch.len());
         let mut wfs = Vec::with_capacity(batch.len());
